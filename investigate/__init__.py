@@ -1,0 +1,39 @@
+"""investigate: who accessed which data from where, and which data crossed which border.
+
+The public API; the ``investigate`` command mirrors it, one subcommand per function.
+
+>>> import investigate
+>>> ws = investigate.Workspace.open("case.duckdb")
+>>> investigate.ingest_case(ws, "data_samples/case.yml")
+>>> investigate.run_query(ws, "cross_border_access_summary", category="us_user_data")
+"""
+
+from . import charts
+from .case import CaseLoad, ingest_case, read_manifest
+from .enrich import load_reference, refresh as refresh_views
+from .errors import (InvestigateError, MappingError, QueryError, ReferenceFileError,
+                     RejectedRecordError, SchemaVersionError, UnknownFormatError,
+                     UnreadableInputError, VerificationError)
+from .findings import Finding, compute as compute_finding, run_findings, verify
+from .findings import write as write_findings
+from .loaders import LoadResult, formats, ingest, ingest_file, load_mapping
+from .notebooks import run_notebook
+from .queries import get_query, list_queries, run_query
+from .workspace import Workspace
+
+
+def reproduce(out="reports", **kwargs):
+    """Run the notebooks on the sample case and write ``out`` (see :mod:`investigate.reproduce`)."""
+    from .reproduce import reproduce as _reproduce
+
+    return _reproduce(out, **kwargs)
+
+
+__all__ = [
+    "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "QueryError",
+    "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
+    "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding",
+    "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_queries",
+    "load_mapping", "load_reference", "read_manifest", "refresh_views", "reproduce",
+    "run_findings", "run_notebook", "run_query", "verify", "write_findings",
+]

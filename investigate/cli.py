@@ -1,0 +1,202 @@
+"""The ``investigate`` command: one subcommand per public function, flags mirror its arguments.
+
+Errors print one line naming the file (and record) and exit non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import case as case_mod
+from . import enrich, findings, loaders, queries
+from .errors import InvestigateError
+from .workspace import Workspace
+
+EXIT_ERROR = 2      # bad input or arguments
+EXIT_CHANGED = 1    # verify found a difference
+
+
+def _open(args, read_only=False) -> Workspace:
+    return Workspace.open(args.workspace, memory_limit=args.memory_limit, read_only=read_only)
+
+
+def cmd_formats(args) -> int:
+    for name, loader in loaders.formats().items():
+        table = loader.table or "(mapping decides)"
+        mapping = "needs --mapping" if loader.needs_mapping else ""
+        print(f"{name:<10} {table:<18} {loader.description} {mapping}".rstrip())
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    failed = 0
+    with _open(args) as ws:
+        loader = loaders.get_loader(args.format)
+        for path in loaders.base.expand_paths(args.files, loader):
+            try:
+                result = loaders.ingest_file(ws, path, args.format, mapping=args.mapping, strict=args.strict)
+            except InvestigateError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            print(result.summary())
+            for rej in result.rejects[: args.show_rejects]:
+                print(f"  record {rej.record}: {rej.reason}")
+    return EXIT_ERROR if failed else 0
+
+
+def cmd_reference(args) -> int:
+    with _open(args) as ws:
+        n = enrich.load_reference(ws, args.kind, args.file)
+    print(f"{Path(args.file).name}: {n} {args.kind} rows" + ("" if n else " (already loaded)"))
+    return 0
+
+
+def cmd_case(args) -> int:
+    with _open(args) as ws:
+        load = case_mod.ingest_case(ws, args.manifest, strict=args.strict)
+    print(load.summary())
+    return 0
+
+
+def _params(pairs) -> dict:
+    return {name: value for name, value in (pairs or [])}
+
+
+def cmd_query(args) -> int:
+    if args.list:
+        for q in queries.list_queries():
+            params = ", ".join(f"{p.name}" + (f"={p.default}" if p.default else "") for p in q.params.values())
+            print(f"{q.name}({params})\n    {q.question}")
+        return 0
+    if not args.workspace or not args.name:
+        raise InvestigateError("query needs WORKSPACE and NAME (or --list)")
+    with _open(args, read_only=True) as ws:
+        df = queries.run_query(ws, args.name, **_params(args.param))
+    if args.output:
+        out = Path(args.output)
+        suffix = out.suffix.lower()
+        if suffix == ".parquet":
+            df.to_parquet(out, index=False)
+        elif suffix == ".json":
+            out.write_text(df.to_json(orient="records", date_format="iso", indent=2), encoding="utf-8")
+        else:
+            df.to_csv(out, index=False)
+        print(f"{len(df)} rows -> {out}")
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", args.max_rows, "display.width", 200,
+                               "display.max_columns", 50):
+            print(df.to_string(index=False) if len(df) <= args.max_rows else df)
+    return 0
+
+
+def cmd_findings(args) -> int:
+    with _open(args, read_only=True) as ws:
+        result = findings.run_findings(ws, args.spec, out=args.out)
+    for f in result:
+        print(f"- {f.sentence}")
+    print(f"wrote {Path(args.out) / 'findings.json'} and findings.md")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    with _open(args, read_only=True) as ws:
+        checks = findings.verify(ws, args.findings)
+    for c in checks:
+        print(f"{c.id}: {c.status}" + (f" ({c.detail})" if c.detail else ""))
+        if c.status == "changed":
+            print(f"    was: {json.dumps(c.old)}\n    now: {json.dumps(c.new)}")
+    return EXIT_CHANGED if any(c.status != "same" for c in checks) else 0
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import reproduce
+
+    result = reproduce(args.out, case=args.case, notebooks=args.notebooks)
+    print(f"\nHeadline findings (written to {Path(args.out) / 'findings.md'}):")
+    for f in result:
+        print(f"- {f.sentence}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="investigate",
+        description="Investigate cross-border data access from exported logs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_ws(p, optional=False):
+        if optional:
+            p.add_argument("workspace", nargs="?", help="the workspace (a DuckDB file)")
+        else:
+            p.add_argument("workspace", help="the workspace (a DuckDB file; created if missing)")
+        p.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit (default 4GB)")
+        return p
+
+    p = sub.add_parser("formats", help="list the input formats")
+    p.set_defaults(func=cmd_formats)
+
+    p = with_ws(sub.add_parser("ingest", help="load export files into a workspace"))
+    p.add_argument("files", nargs="+", metavar="FILE", help="files or directories")
+    p.add_argument("--format", required=True, help="input format (see: investigate formats)")
+    p.add_argument("--mapping", help="mapping file (YAML) for csv/jsonl/parquet")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad record")
+    p.add_argument("--show-rejects", type=int, default=5, metavar="N",
+                   help="print the first N rejects of each file (default 5)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = with_ws(sub.add_parser("reference", help="load a reference file (networks, actors, assets, policy)"))
+    p.add_argument("kind", choices=enrich.KINDS)
+    p.add_argument("file")
+    p.set_defaults(func=cmd_reference)
+
+    p = with_ws(sub.add_parser("case", help="load every file of a case manifest (case.yml)"))
+    p.add_argument("manifest", help="case.yml or the folder holding it")
+    p.add_argument("--strict", action="store_true")
+    p.set_defaults(func=cmd_case)
+
+    p = with_ws(sub.add_parser("query", help="run a query from the library"), optional=True)
+    p.add_argument("name", nargs="?")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    p.add_argument("--output", "-o", help="write CSV, Parquet or JSON (by extension)")
+    p.add_argument("--list", action="store_true", help="list the queries and their parameters")
+    p.add_argument("--max-rows", type=int, default=60)
+    p.set_defaults(func=cmd_query)
+
+    p = with_ws(sub.add_parser("findings", help="compute the findings of a spec"))
+    p.add_argument("spec", help="findings spec (YAML)")
+    p.add_argument("--out", default="reports", help="folder for findings.json/.md and tables")
+    p.set_defaults(func=cmd_findings)
+
+    p = with_ws(sub.add_parser("verify", help="re-run the findings of a findings.json"))
+    p.add_argument("findings", help="findings.json")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("reproduce", help="run the notebooks on the sample case, write reports/")
+    p.add_argument("--out", default="reports")
+    p.add_argument("--case", help="case folder (default: data_samples/)")
+    p.add_argument("--notebooks", help="notebooks folder (default: notebooks/)")
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InvestigateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Reference files: the analyst's network inventory, staff roster, data catalogue and policy.
+
+These files are small and human-made, so they are read in Python with strict checks: a bad row
+is an error naming ``file:line`` (a reference table that is silently partial would make every
+finding built on it wrong). Each file's sha256 is recorded in ``reference_sources``; loading the
+same file twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ..errors import ReferenceFileError
+from ..loaders.sources import sha256_of
+from ..workspace import Workspace
+from .views import refresh
+
+KINDS = ("networks", "actors", "assets", "policy")
+_V4_MAPPED = int(ipaddress.IPv6Address("::ffff:0:0"))
+
+
+def _read_csv_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> list[tuple[int, dict]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ReferenceFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ReferenceFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ReferenceFileError(f"{path}: missing column(s) {', '.join(missing)}; the file has "
+                                 f"{', '.join(header) or 'no header'}; expected {', '.join(required + optional)}")
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
+        if not any(clean.values()):
+            continue
+        rows.append((reader.line_num, {k: (v or None) for k, v in clean.items()}))
+    return rows
+
+
+def _network_rows(path: Path, source: str) -> pd.DataFrame:
+    out = []
+    for line, row in _read_csv_rows(path, ("cidr", "country"), ("org", "site", "kind")):
+        try:
+            net = ipaddress.ip_network(row["cidr"], strict=False)
+        except (ValueError, TypeError):
+            raise ReferenceFileError(f"{path}:{line}: {row['cidr']!r} is not an IP network "
+                                     "(expected e.g. 10.20.0.0/16 or 2001:db8::/32)") from None
+        start, end, plen = int(net.network_address), int(net.broadcast_address), net.prefixlen
+        if net.version == 4:  # into the one 128-bit space, as ip_to_num() does
+            start, end, plen = start + _V4_MAPPED, end + _V4_MAPPED, plen + 96
+        country = (row.get("country") or "").upper() or None
+        if country is not None and len(country) != 2:
+            raise ReferenceFileError(f"{path}:{line}: country {row['country']!r} is not an ISO "
+                                     "3166-1 alpha-2 code (e.g. US, CN, SG)")
+        out.append({"cidr": str(net), "ip_start": str(start), "ip_end": str(end), "prefix_len": plen,
+                    "country": country, "org": row.get("org"), "site": row.get("site"),
+                    "kind": row.get("kind"), "source": source})
+    return pd.DataFrame(out, columns=["cidr", "ip_start", "ip_end", "prefix_len", "country", "org",
+                                      "site", "kind", "source"])
+
+
+def _load_networks(ws: Workspace, path: Path) -> int:
+    df = _network_rows(path, source=f"inventory:{path.name}")
+    ws.con.register("__networks_in", df)
+    try:
+        ws.con.execute("""
+            INSERT INTO networks SELECT cidr, CAST(ip_start AS UHUGEINT), CAST(ip_end AS UHUGEINT),
+                   prefix_len, country, org, site, kind, source FROM __networks_in""")
+    finally:
+        ws.con.unregister("__networks_in")
+    return len(df)
+
+
+def _load_actors(ws: Workspace, path: Path) -> int:
+    rows = _read_csv_rows(path, ("actor_id", "home_country"), ("display_name", "team", "employer", "aliases"))
+    known = {r[0] for r in ws.sql("SELECT actor_id FROM actors UNION ALL SELECT alias FROM actor_aliases").fetchall()}
+    actors, aliases = [], []
+    for line, row in rows:
+        ident = row.get("actor_id")
+        if not ident:
+            raise ReferenceFileError(f"{path}:{line}: empty actor_id")
+        names = [ident] + [a.strip() for a in (row.get("aliases") or "").replace("|", ";").split(";") if a.strip()]
+        for name in names:
+            if name in known:
+                raise ReferenceFileError(f"{path}:{line}: identity {name!r} is already in the roster "
+                                         "(as an actor_id or alias); each identity must name one person")
+            known.add(name)
+        country = (row.get("home_country") or "").upper() or None
+        if country is not None and len(country) != 2:
+            raise ReferenceFileError(f"{path}:{line}: home_country {row['home_country']!r} is not an "
+                                     "ISO 3166-1 alpha-2 code")
+        actors.append((ident, row.get("display_name"), country, row.get("team"), row.get("employer")))
+        aliases.extend((a, ident) for a in names[1:])
+    if actors:
+        ws.con.executemany("INSERT INTO actors VALUES (?, ?, ?, ?, ?)", actors)
+    if aliases:
+        ws.con.executemany("INSERT INTO actor_aliases VALUES (?, ?)", aliases)
+    return len(actors)
+
+
+def pattern_specificity(pattern: str) -> int:
+    """How specific a glob pattern is: its count of literal characters."""
+    return sum(1 for ch in pattern if ch not in "*?[]")
+
+
+def _load_assets(ws: Workspace, path: Path) -> int:
+    rows = _read_csv_rows(path, ("resource_pattern", "data_category"), ("jurisdiction", "site"))
+    seen: dict[str, int] = {p: 0 for (p,) in ws.sql("SELECT resource_pattern FROM assets").fetchall()}
+    out = []
+    for line, row in rows:
+        pattern = row.get("resource_pattern")
+        if not pattern or not row.get("data_category"):
+            raise ReferenceFileError(f"{path}:{line}: resource_pattern and data_category are required")
+        if pattern in seen:
+            raise ReferenceFileError(f"{path}:{line}: pattern {pattern!r} is listed twice; "
+                                     "a resource must belong to one entry")
+        seen[pattern] = line
+        jurisdiction = (row.get("jurisdiction") or "").upper() or None
+        out.append((pattern, row["data_category"], jurisdiction, row.get("site"),
+                    pattern_specificity(pattern)))
+    if out:
+        ws.con.executemany("INSERT INTO assets VALUES (?, ?, ?, ?, ?)", out)
+    return len(out)
+
+
+def _timestamp(path: Path, rule: str, key: str, value):
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ReferenceFileError(f"{path}: rule {rule!r}: {key} {value!r} is not a date or time") from None
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).to_pydatetime()
+
+
+def _load_policy(ws: Workspace, path: Path) -> int:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ReferenceFileError(f"{path}: cannot be read as YAML ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ReferenceFileError(f"{path}: expected a YAML table with a 'rules' list")
+    out = []
+    for i, rule in enumerate(data["rules"], start=1):
+        if not isinstance(rule, dict) or not rule.get("id") or not rule.get("data_category"):
+            raise ReferenceFileError(f"{path}: rule {i}: 'id' and 'data_category' are required")
+        lists = {}
+        for key in ("access_countries", "storage_countries", "traffic_orgs"):
+            val = rule.get(key)
+            if val is not None and not isinstance(val, list):
+                raise ReferenceFileError(f"{path}: rule {rule['id']!r}: {key} must be a list")
+            lists[key] = None if val is None else [str(v) for v in val]
+        out.append((str(rule["id"]), rule.get("description"), str(rule["data_category"]),
+                    _timestamp(path, rule["id"], "effective_from", rule.get("effective_from")),
+                    _timestamp(path, rule["id"], "effective_to", rule.get("effective_to")),
+                    lists["access_countries"], lists["storage_countries"], lists["traffic_orgs"],
+                    rule.get("approval_required"), data.get("source") or data.get("name")))
+    ws.con.executemany("INSERT INTO policy VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", out)
+    return len(out)
+
+
+_LOADERS = {"networks": _load_networks, "actors": _load_actors, "assets": _load_assets,
+            "policy": _load_policy}
+
+
+def load_reference(ws: Workspace, kind: str, path: str | os.PathLike) -> int:
+    """Load one reference file; returns the number of rows added (0 if already loaded).
+
+    Parameters
+    ----------
+    kind : {"networks", "actors", "assets", "policy"}
+        networks: CSV ``cidr,country[,org,site,kind]``; actors: CSV
+        ``actor_id,home_country[,display_name,team,employer,aliases]`` (aliases separated by
+        ``;``); assets: CSV ``resource_pattern,data_category[,jurisdiction,site]`` (glob
+        patterns); policy: YAML with a ``rules`` list.
+    """
+    if kind not in _LOADERS:
+        raise ReferenceFileError(f"unknown reference kind {kind!r}; use one of {', '.join(KINDS)}")
+    p = Path(path).absolute()
+    if not p.is_file():
+        raise ReferenceFileError(f"{p}: no such file")
+    sha = sha256_of(p)
+    if ws.sql("SELECT count(*) FROM reference_sources WHERE kind = ? AND sha256 = ?", [kind, sha]).fetchone()[0]:
+        return 0
+    with ws.transaction():
+        n = _LOADERS[kind](ws, p)
+        ws.con.execute("INSERT INTO reference_sources VALUES (?, ?, ?, ?, ?, ?)",
+                       [kind, str(p), sha, p.name, n, datetime.now(timezone.utc)])
+        refresh(ws)
+    return n

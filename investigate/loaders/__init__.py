@@ -1,0 +1,11 @@
+"""Loaders: one module per source format, all behind one contract (see ``base``).
+
+Importing this package registers every format; ``formats()`` lists them.
+"""
+
+from . import generic  # noqa: F401  (registers csv, jsonl, parquet)
+from .base import LoadResult, Loader, Reject, formats, get_loader, ingest, ingest_file, register
+from .mapping import Mapping, load_mapping, parse_mapping
+
+__all__ = ["LoadResult", "Loader", "Mapping", "Reject", "formats", "get_loader", "ingest",
+           "ingest_file", "load_mapping", "parse_mapping", "register"]

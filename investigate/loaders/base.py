@@ -1,0 +1,258 @@
+"""The loader contract: one file in, one transaction, every record accounted for.
+
+A loader only *stages* a file: it creates a temporary relation ``__staged`` whose rows carry
+``__rec`` (record number), ``__reason`` (NULL, or why the record cannot load), ``__raw`` (the raw
+record, for rejects) and the canonical columns of its table; optionally ``__structural`` holds
+records the reader itself could not split into fields. :func:`ingest_file` does the rest the same
+way for every format: hash first, skip a file already ingested, count, write the rows and the
+rejects, and check ``rows_read = rows_loaded + rows_rejected``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from .. import schema
+from ..errors import InvestigateError, MappingError, RejectedRecordError, UnreadableInputError
+from ..workspace import Workspace
+from .mapping import Mapping, mapping_from
+from .sources import SourceFile, inspect
+
+STAGED = "__staged"
+STRUCTURAL = "__structural"
+MAX_REJECTS_IN_RESULT = 50
+
+
+@dataclass
+class Reject:
+    record: int | None
+    reason: str
+    raw: str | None
+
+
+@dataclass
+class LoadResult:
+    """What happened to one input file."""
+
+    path: str
+    format: str
+    table: str | None
+    sha256: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    skipped: bool = False
+    note: str = ""
+    rejects: list[Reject] = field(default_factory=list)
+    ts_min: object = None
+    ts_max: object = None
+
+    def summary(self) -> str:
+        """One line, as the CLI prints it."""
+        name = Path(self.path).name
+        if self.skipped:
+            return f"{name}: skipped ({self.note})"
+        line = (f"{name}: read {self.rows_read:,}, loaded {self.rows_loaded:,}, "
+                f"rejected {self.rows_rejected:,} -> {self.table}")
+        return f"{line} ({self.note})" if self.note else line
+
+
+class Loader:
+    """Base of every format. Subclasses set the class attributes and implement :meth:`stage`."""
+
+    name: str = ""
+    description: str = ""
+    version: str = "1"
+    table: str | None = None        # None: the mapping says which table
+    needs_mapping: bool = False
+    extensions: tuple[str, ...] = ()
+
+    def stage(self, con: duckdb.DuckDBPyConnection, source: SourceFile,
+              mapping: Mapping | None) -> None:
+        """Create ``__staged`` (and optionally ``__structural``) for one file."""
+        raise NotImplementedError
+
+    def accepts(self, path: Path) -> bool:
+        """Whether a file found in a directory is one this loader reads (by its name)."""
+        name = path.name.lower()
+        for suffix in (".gz", ".zst"):
+            name = name.removesuffix(suffix)
+        return any(name.endswith(ext) for ext in self.extensions)
+
+
+_REGISTRY: dict[str, Loader] = {}
+
+
+def register(cls: type[Loader]) -> type[Loader]:
+    """Class decorator: make a loader available under its ``name``."""
+    if not cls.name or cls.name in _REGISTRY:
+        raise ValueError(f"loader name {cls.name!r} is empty or taken")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_loader(name: str) -> Loader:
+    from ..errors import UnknownFormatError
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownFormatError(
+            f"no loader for format {name!r}; known formats: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def formats() -> dict[str, Loader]:
+    """Every registered loader by format name."""
+    return dict(sorted(_REGISTRY.items()))
+
+
+def _already_ingested(ws: Workspace, sha: str):
+    return ws.sql("SELECT path, loaded_at, format FROM ingests WHERE sha256 = ?", [sha]).fetchone()
+
+
+def _drop_temps(con) -> None:
+    for name, kind in con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_catalog = 'temp' AND table_name LIKE '\\_\\_%' ESCAPE '\\'").fetchall():
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.main.\"{name}\"")
+
+
+def _clean_duckdb_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0]
+    for prefix in ("IO Error: ", "Invalid Input Error: ", "Conversion Error: ", "Binder Error: "):
+        text = text.removeprefix(prefix)
+    return text
+
+
+def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=None,
+                strict: bool = False) -> LoadResult:
+    """Load one file into the workspace, all or nothing.
+
+    Parameters
+    ----------
+    ws : Workspace
+    path : path-like
+        The export. ``.gz`` and ``.zst`` are read transparently (detected from the content).
+    format : str
+        A registered format name (``investigate formats`` lists them).
+    mapping : path, dict or Mapping, optional
+        Required by the generic formats (csv, jsonl, parquet).
+    strict : bool
+        Stop at the first record that cannot be loaded, with an error naming ``file:record``;
+        nothing of the file is loaded then.
+
+    Returns
+    -------
+    LoadResult
+        Counts, the sha256, whether the file was skipped as already ingested, the first rejects.
+
+    Raises
+    ------
+    UnreadableInputError
+        Missing, unreadable or truncated file; the workspace is left as it was.
+    MappingError
+        The mapping is invalid or names a column the file does not have.
+    """
+    loader = get_loader(format)
+    mp = mapping_from(mapping, default_table=loader.table)
+    if loader.needs_mapping and mp is None:
+        raise MappingError(f"{path}: format {format!r} needs a mapping file (--mapping FILE) that "
+                           "says which source column fills which canonical column; see docs/mappings.md")
+    table = loader.table or mp.table
+    source = inspect(path)
+    display = str(source.path)
+    result = LoadResult(path=display, format=format, table=table, sha256=source.sha256)
+    seen = _already_ingested(ws, source.sha256)
+    if seen:
+        result.skipped = True
+        result.note = f"already ingested (same sha256) from {seen[0]} at {seen[1]:%Y-%m-%d %H:%M:%S} UTC"
+        return result
+
+    con = ws.con
+    try:
+        with ws.transaction():
+            # The hash goes in first: a file is on record before any of its rows.
+            con.execute(
+                "INSERT INTO ingests (path, sha256, bytes, format, target_table, loader_version, "
+                "mapping_sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                [display, source.sha256, source.size, format, table, f"{format}/{loader.version}",
+                 mp.sha256 if mp else None])
+            if source.empty:
+                result.note = "empty file: no records"
+            else:
+                loader.stage(con, source, mp)
+                _write_staged(con, result, table, format, display, source.sha256, strict)
+                if result.rows_read == 0:
+                    result.note = "no records (header only)"
+            con.execute(
+                "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, ts_min = ?, "
+                "ts_max = ? WHERE sha256 = ?",
+                [result.rows_read, result.rows_loaded, result.rows_rejected, result.ts_min,
+                 result.ts_max, source.sha256])
+            _drop_temps(con)
+    except InvestigateError:
+        raise
+    except duckdb.Error as exc:
+        raise UnreadableInputError(display, f"cannot be read as {format}: {_clean_duckdb_message(exc)}") from None
+    return result
+
+
+def _write_staged(con, result: LoadResult, table: str, format: str, display: str, sha: str,
+                  strict: bool) -> None:
+    has_structural = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [STRUCTURAL]).fetchone()[0]
+    bad_sql = f"SELECT __rec, __reason, __raw FROM {STAGED} WHERE __reason IS NOT NULL"
+    if has_structural:
+        bad_sql += f" UNION ALL SELECT __rec, __reason, __raw FROM {STRUCTURAL}"
+    total = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()[0]
+    if has_structural:
+        total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
+    first_bad = con.execute(f"SELECT * FROM ({bad_sql}) ORDER BY __rec NULLS LAST LIMIT ?",
+                            [MAX_REJECTS_IN_RESULT]).fetchall()
+    if strict and first_bad:
+        rec, reason, _ = first_bad[0]
+        raise RejectedRecordError(display, rec, reason)
+
+    cols = [c for c in schema.columns(table)
+            if c not in ("source_format", "source_file", "source_record")]
+    col_list = ", ".join(cols)
+    loaded = con.execute(
+        f"INSERT INTO {table} ({col_list}, source_format, source_file, source_record) "
+        f"SELECT {col_list}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL ORDER BY __rec",
+        [format, display]).fetchone()[0]
+    rejected = con.execute(
+        f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql}) ORDER BY __rec",
+        [display, sha]).fetchone()[0]
+    if loaded + rejected != total:  # the contract itself: never drop a record silently
+        raise InvestigateError(f"{display}: read {total} records but loaded {loaded} and rejected "
+                               f"{rejected}; this is a bug in the {format} loader, please report it")
+    result.rows_read, result.rows_loaded, result.rows_rejected = total, loaded, rejected
+    ts_col = "ts" if table == "access_events" else "ts_start"
+    result.ts_min, result.ts_max = con.execute(
+        f"SELECT min({ts_col}), max({ts_col}) FROM {STAGED} WHERE __reason IS NULL").fetchone()
+    result.rejects = [Reject(r, reason, raw) for r, reason, raw in first_bad]
+
+
+def expand_paths(paths, loader: Loader) -> list[Path]:
+    """Files named directly, plus files below named directories that the loader accepts."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
+                              and loader.accepts(f)))
+        else:
+            out.append(p)
+    return out
+
+
+def ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False) -> list[LoadResult]:
+    """Load several files (and directories) with one format; see :func:`ingest_file`."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    loader = get_loader(format)
+    return [ingest_file(ws, p, format, mapping=mapping, strict=strict)
+            for p in expand_paths(paths, loader)]

@@ -1,0 +1,69 @@
+"""Run notebooks headless with parameters (the cell tagged ``parameters`` holds the defaults).
+
+Values are injected as a new cell right after the ``parameters`` cell, as papermill does, so an
+analyst can point any notebook at their own exports without editing it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+
+from .errors import InvestigateError
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+
+
+def inject_parameters(nb, parameters: dict) -> None:
+    """Insert a cell assigning ``parameters`` after the cell tagged ``parameters``."""
+    index = next((i for i, c in enumerate(nb.cells)
+                  if PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])), None)
+    if index is None:
+        raise InvestigateError("the notebook has no cell tagged 'parameters'")
+    source = "# Parameters injected by investigate\n" + "\n".join(
+        f"{name} = {value!r}" for name, value in parameters.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    nb.cells.insert(index + 1, cell)
+
+
+def run_notebook(path: str | os.PathLike, *, parameters: dict | None = None,
+                 output: str | os.PathLike | None = None, timeout: int = 900):
+    """Execute a notebook top to bottom in a fresh kernel; return the executed notebook.
+
+    The kernel starts in the notebook's own folder, as in JupyterLab. With ``output``, the
+    executed notebook (with its outputs) is written there; the original is never modified.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    if parameters:
+        inject_parameters(nb, {k: (str(v) if isinstance(v, os.PathLike) else v)
+                               for k, v in parameters.items()})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent.absolute())}})
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        raise InvestigateError(f"{path.name}: a cell failed:\n{exc}") from None
+    finally:
+        if output is not None:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, output)
+    return nb
+
+
+def cell_outputs_text(nb) -> str:
+    """All text a notebook printed or displayed (stream and text/plain outputs), in order."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            elif "data" in out and "text/plain" in out["data"]:
+                parts.append(out["data"]["text/plain"])
+    return "\n".join(parts)

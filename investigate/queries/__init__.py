@@ -1,0 +1,179 @@
+"""The query library: one question per ``.sql`` file, and a thin runner that binds parameters.
+
+Each file starts with a header of ``--`` lines::
+
+    -- question: How many accesses ... ?
+    -- param start TIMESTAMPTZ: first instant counted (UTC); all when omitted
+    -- param grain VARCHAR = month {day|week|month}: length of a period
+    -- returns: period, access_country, ...
+    -- caveats: what the numbers cannot show
+
+Every declared parameter is bound by DuckDB (``$name``); one not given is bound as its default,
+or NULL, which the SQL reads as "all". Nothing a user types is ever pasted into SQL text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..errors import QueryError
+from ..workspace import Workspace
+
+PACKAGE_DIR = Path(__file__).parent
+_PARAM_RE = re.compile(
+    r"^param\s+(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>[A-Z]+)"
+    r"(?:\s*=\s*(?P<default>[^\s{:]+))?(?:\s*\{(?P<choices>[^}]*)\})?\s*:\s*(?P<doc>.*)$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: str | None
+    choices: tuple[str, ...]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query file: its header, its text and the sha256 of that text."""
+
+    name: str
+    path: Path
+    text: str
+    question: str
+    params: dict[str, Param] = field(default_factory=dict)
+    returns: tuple[str, ...] = ()
+    caveats: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def _parse_header(name: str, path: Path, text: str) -> Query:
+    fields: dict[str, str] = {}
+    params: dict[str, Param] = {}
+    last = None
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        body = line[2:].strip()
+        m = _PARAM_RE.match(body)
+        if m:
+            choices = tuple(c.strip() for c in (m["choices"] or "").split("|") if c.strip())
+            params[m["name"]] = Param(m["name"], m["type"], m["default"], choices, m["doc"].strip())
+            last = None
+        elif re.match(r"^(question|returns|caveats):", body):
+            last, _, value = body.partition(":")
+            fields[last] = value.strip()
+        elif last and body:
+            fields[last] += " " + body
+    if "question" not in fields or "returns" not in fields:
+        raise QueryError(f"{path}: the header must state the question and the returned columns")
+    returns = tuple(c.strip() for c in fields["returns"].split(",") if c.strip())
+    return Query(name, path, text, fields["question"], params, returns, fields.get("caveats", ""))
+
+
+def _search_dirs(query_dirs) -> list[Path]:
+    dirs = [Path(d) for d in (query_dirs or [])]
+    env = os.environ.get("INVESTIGATE_QUERY_PATH")
+    if env:
+        dirs += [Path(d) for d in env.split(os.pathsep) if d]
+    return dirs + [PACKAGE_DIR]
+
+
+def get_query(name: str, query_dirs=None) -> Query:
+    """Find a query by name: the user's query directories first, then the package's."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name or ""):
+        raise QueryError(f"{name!r} is not a query name (letters, digits and _ only)")
+    for d in _search_dirs(query_dirs):
+        path = d / f"{name}.sql"
+        if path.is_file():
+            return _parse_header(name, path, path.read_text(encoding="utf-8"))
+    known = ", ".join(q.name for q in list_queries(query_dirs))
+    raise QueryError(f"no query named {name!r}; known queries: {known}")
+
+
+def list_queries(query_dirs=None) -> list[Query]:
+    """Every query, the user's first (a user file of the same name replaces the package's)."""
+    found: dict[str, Query] = {}
+    for d in _search_dirs(query_dirs):
+        for path in sorted(d.glob("*.sql")):
+            if path.stem not in found:
+                found[path.stem] = _parse_header(path.stem, path, path.read_text(encoding="utf-8"))
+    return sorted(found.values(), key=lambda q: q.name)
+
+
+def _convert(query: Query, param: Param, value):
+    """A user's value (text from the CLI, or a Python object) as the declared type."""
+    if value is None:
+        return None
+    try:
+        if param.type == "TIMESTAMPTZ":
+            ts = pd.Timestamp(value)
+            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            return ts.to_pydatetime()
+        if param.type in ("BIGINT", "INTEGER"):
+            return int(value)
+        if param.type == "DOUBLE":
+            return float(value)
+        if param.type == "DATE":
+            return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise QueryError(f"query {query.name}: parameter {param.name} must be a {param.type}; "
+                         f"got {value!r}") from None
+    value = str(value)
+    if param.choices and value not in param.choices:
+        raise QueryError(f"query {query.name}: parameter {param.name} must be one of "
+                         f"{', '.join(param.choices)}; got {value!r}")
+    return value
+
+
+def bind_params(query: Query, params: dict) -> dict:
+    """The full set of bound values: given ones converted, the others at their defaults."""
+    unknown = set(params) - set(query.params)
+    if unknown:
+        accepted = ", ".join(query.params) or "none"
+        raise QueryError(f"query {query.name} takes no parameter {', '.join(sorted(unknown))}; "
+                         f"it takes: {accepted}")
+    return {name: _convert(query, p, params.get(name, p.default)) for name, p in query.params.items()}
+
+
+def run_query(ws: Workspace, name: str, query_dirs=None, **params) -> pd.DataFrame:
+    """Run a named query with bound parameters and return the result as a DataFrame.
+
+    Examples
+    --------
+    >>> run_query(ws, "cross_border_access_summary", category="us_user_data", grain="month")
+    """
+    query = get_query(name, query_dirs)
+    bound = bind_params(query, params)
+    try:
+        return ws.sql(query.text, bound).df()
+    except duckdb.CatalogException as exc:
+        if "enriched" in str(exc) or "ip_locations" in str(exc):
+            raise QueryError(f"query {name} needs the enriched views: load reference data first "
+                             "(investigate reference WORKSPACE networks FILE, ...)") from None
+        raise QueryError(f"query {name}: {str(exc).splitlines()[0]}") from None
+
+
+def jsonable_params(bound: dict) -> dict:
+    """Bound parameters as JSON-friendly values (timestamps in ISO 8601 UTC)."""
+    out = {}
+    for k, v in bound.items():
+        if isinstance(v, datetime):
+            out[k] = v.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        elif isinstance(v, date):
+            out[k] = v.isoformat()
+        else:
+            out[k] = v
+    return out
