@@ -8,18 +8,32 @@ The public API; the ``investigate`` command mirrors it, one subcommand per funct
 >>> investigate.run_query(ws, "cross_border_access_summary", category="us_user_data")
 """
 
-from . import charts
 from .case import CaseLoad, ingest_case, read_manifest
 from .enrich import load_reference, refresh as refresh_views
 from .errors import (InvestigateError, MappingError, QueryError, ReferenceFileError,
                      RejectedRecordError, SchemaVersionError, UnknownFormatError,
                      UnreadableInputError, VerificationError)
-from .findings import Finding, compute as compute_finding, run_findings, verify
+from .findings import Finding, compute as compute_finding, provenance, run_findings, verify
 from .findings import write as write_findings
 from .loaders import LoadResult, formats, ingest, ingest_file, load_mapping
-from .notebooks import run_notebook
 from .queries import get_query, list_queries, run_query
 from .workspace import Workspace
+
+
+def run_notebook(path, **kwargs):
+    """Execute a notebook headless with parameters (see :mod:`investigate.notebooks`)."""
+    from .notebooks import run_notebook as _run
+
+    return _run(path, **kwargs)
+
+
+def __getattr__(name):
+    # charts pulls in matplotlib: loaded on first use, so the CLI and loaders start fast.
+    if name == "charts":
+        import importlib
+
+        return importlib.import_module(".charts", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def reproduce(out="reports", **kwargs):
@@ -34,6 +48,6 @@ __all__ = [
     "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
     "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding",
     "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_queries",
-    "load_mapping", "load_reference", "read_manifest", "refresh_views", "reproduce",
+    "load_mapping", "load_reference", "provenance", "read_manifest", "refresh_views", "reproduce",
     "run_findings", "run_notebook", "run_query", "verify", "write_findings",
 ]

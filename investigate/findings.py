@@ -153,6 +153,20 @@ def compute(ws: Workspace, spec: dict, *, out: str | os.PathLike | None = None,
         rows_csv=rows_csv, spec=dict(spec))
 
 
+def provenance(finding: Finding) -> dict[str, str]:
+    """A finding's provenance as text fields, for a chart's file metadata.
+
+    No run time is included, so the same inputs give byte-identical figures.
+    """
+    return {
+        "Query": finding.query,
+        "Parameters": json.dumps(finding.params, sort_keys=True),
+        "SQL-sha256": finding.sql_sha256,
+        "Inputs": "; ".join(f"{Path(i['path']).name}={i['sha256']}" for i in finding.inputs),
+        "Toolkit": f"investigate {finding.toolkit_version}",
+    }
+
+
 def load_spec(path: str | os.PathLike) -> list[dict]:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))

@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import nbformat
-
 from .errors import InvestigateError
 
 PARAMETERS_TAG = "parameters"
@@ -19,6 +17,8 @@ INJECTED_TAG = "injected-parameters"
 
 def inject_parameters(nb, parameters: dict) -> None:
     """Insert a cell assigning ``parameters`` after the cell tagged ``parameters``."""
+    import nbformat  # here, not at the top: it takes seconds to import and few callers need it
+
     index = next((i for i, c in enumerate(nb.cells)
                   if PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])), None)
     if index is None:
@@ -36,6 +36,7 @@ def run_notebook(path: str | os.PathLike, *, parameters: dict | None = None,
     The kernel starts in the notebook's own folder, as in JupyterLab. With ``output``, the
     executed notebook (with its outputs) is written there; the original is never modified.
     """
+    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 

@@ -49,6 +49,9 @@ EVENT_TABLES: dict[str, list[tuple[str, str]]] = {
         ("dst_host", "VARCHAR"),
         ("dataset", "VARCHAR"),
         ("action", "VARCHAR"),
+        # success / failure / NULL, as for access events: a rejected flow or a failed backup
+        # job moved no data, and the queries must be able to leave it out.
+        ("outcome", "VARCHAR"),
         *_PROVENANCE,
     ],
 }

@@ -71,7 +71,9 @@ FROM flags;
 CREATE OR REPLACE VIEW transfer_enriched AS
 SELECT t.*,
        s.net.country AS src_country, s.net.org AS src_org, s.net.site AS src_site,
+       s.net.kind AS src_kind,
        d.net.country AS dst_country, d.net.org AS dst_org, d.net.site AS dst_site,
+       d.net.kind AS dst_kind,
        CASE WHEN s.net.country IS NULL OR d.net.country IS NULL THEN NULL
             ELSE s.net.country <> d.net.country END AS cross_border
 FROM transfer_events t

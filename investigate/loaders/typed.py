@@ -136,7 +136,7 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
             typed[col] = _action_expr(mapping, p)
         elif table == "access_events" and col == "raw_action":
             typed[col] = v("raw_action") or v("action") or "NULL"
-        elif table == "access_events" and col == "outcome":
+        elif col == "outcome":
             # An outcome word nobody mapped loads as NULL; its text is kept in extra.
             typed[col] = _outcome_expr(val, mapping, p) if val else "NULL"
         elif val is None:
@@ -166,7 +166,7 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
     reason_sql = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, msg in reasons) + " END" if reasons else "NULL"
     out_cols = ", ".join(f"__t_{col} AS {col}" for col in typed)
     extra = "__extra"
-    if "outcome" in mapping.columns and table == "access_events":
+    if "outcome" in mapping.columns:
         extra = (f"CASE WHEN __v_outcome IS NOT NULL AND __t_outcome IS NULL THEN json_merge_patch("
                  f"coalesce(__extra, '{{}}'), json_object('raw_outcome', __v_outcome)) ELSE __extra END")
     # The raw record is only built for rejects; DuckDB evaluates the shared CASE once.

@@ -32,7 +32,7 @@ SELECT CAST(date_trunc(grain, ts) AS DATE) AS period,
        count(*) AS accesses,
        count(DISTINCT coalesce(roster_actor_id, actor_id)) AS actors,
        count(DISTINCT resource) AS resources,
-       sum(bytes) AS bytes,
+       CAST(sum(bytes) AS BIGINT) AS bytes,
        min(ts) AS first_ts,
        max(ts) AS last_ts
 FROM scope

@@ -1,0 +1,42 @@
+-- question: What share of user traffic went to the partner's servers, per period?
+-- param start TIMESTAMPTZ: first instant counted (UTC, by flow start); from the beginning when omitted
+-- param end TIMESTAMPTZ: first instant no longer counted (UTC); to the end when omitted
+-- param grain VARCHAR = month {day|week|month}: length of a period, in UTC (weeks start on Monday)
+-- param partner_org VARCHAR: the partner's organisation name as in the networks table (e.g. Ironbridge Cloud)
+-- param category VARCHAR: only transfers of this dataset; all user traffic when omitted
+-- param src_country VARCHAR: only traffic from user networks in this country; all when omitted
+-- returns: period, total_bytes, partner_bytes, share, flows, partner_flows
+-- caveats: User traffic is every transfer whose source address lies in a network of kind
+--   'users' (from the analyst's inventory); transfers from unknown addresses are not counted, so
+--   check the inventory's coverage. Failed or rejected transfers are left out. share is
+--   partner_bytes / total_bytes (NULL when no bytes were reported in the period). Bytes are as
+--   the export reports them; flow summaries count each direction the way the exporter does.
+WITH params AS (
+    SELECT CAST($start AS TIMESTAMPTZ) AS start_ts, CAST($end AS TIMESTAMPTZ) AS end_ts,
+           CAST($grain AS VARCHAR) AS grain, CAST($partner_org AS VARCHAR) AS partner_org,
+           CAST($category AS VARCHAR) AS category, CAST($src_country AS VARCHAR) AS src_country
+),
+scope AS (
+    SELECT t.*, p.grain, (t.dst_org = p.partner_org) AS to_partner
+    FROM transfer_enriched t, params p
+    WHERE t.src_kind = 'users'
+      AND t.outcome IS DISTINCT FROM 'failure'
+      AND (p.start_ts IS NULL OR t.ts_start >= p.start_ts)
+      AND (p.end_ts IS NULL OR t.ts_start < p.end_ts)
+      AND (p.category IS NULL OR t.dataset = p.category)
+      AND (p.src_country IS NULL OR t.src_country = p.src_country)
+),
+per_period AS (
+    SELECT CAST(date_trunc(grain, ts_start) AS DATE) AS period,
+           CAST(sum(bytes) AS BIGINT) AS total_bytes,
+           CAST(coalesce(sum(bytes) FILTER (WHERE to_partner), 0) AS BIGINT) AS partner_bytes,
+           count(*) AS flows,
+           count(*) FILTER (WHERE to_partner) AS partner_flows
+    FROM scope
+    GROUP BY ALL
+)
+SELECT period, total_bytes, partner_bytes,
+       CASE WHEN total_bytes > 0 THEN partner_bytes / total_bytes END AS share,
+       flows, partner_flows
+FROM per_period
+ORDER BY period;

@@ -1,0 +1,107 @@
+"""Seeded generator of the fictional ReelRiver investigation case.
+
+``generate(out_dir)`` writes a complete case (exports, mappings, reference
+tables, manifest) plus ``ground_truth.json`` with the planted facts, and
+returns that ground truth. Output bytes depend only on ``seed`` and
+``scale``. Events are written a UTC day at a time while the ground truth is
+counted, so memory stays bounded even at ``scale=100``.
+
+Everything in the case is fictional; see ``data_samples/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .activity import AccessActivity
+from .documents import write_documents
+from .resolve import Resolver
+from .timefmt import days, iso_ms, day_start_ms
+from .transfers import BackupSchedule, EdgeTraffic
+from .truth import Truth
+from .world import (
+    CATEGORY, JURISDICTION, PARTNER, PERIOD_END, PERIOD_START, PROMISE_DATE, AddressPools,
+)
+from .writers import AuditWriter, BackupWriter, FlowWriter, GatewayWriter
+
+__all__ = ["generate", "GENERATOR_VERSION"]
+
+GENERATOR_VERSION = 1
+TRUTH_FILE = "ground_truth.json"
+
+
+def _write_access(out: Path, seed: int, scale: float, pools: AddressPools, truth: Truth) -> None:
+    """Both access exports, routed by source site, one day at a time."""
+    activity = AccessActivity(seed, scale, pools)
+    audit = AuditWriter(out, seed, truth, pools)
+    gateway = GatewayWriter(out, seed, truth, pools)
+    for d in days(PERIOD_START, PERIOD_END):
+        for ev in activity.day(d):
+            (gateway if ev.via_gateway else audit).write(ev)
+    audit.close()
+    gateway.close()
+
+
+def _write_transfers(out: Path, seed: int, scale: float, pools: AddressPools, truth: Truth) -> None:
+    """Edge flows (scaled) and backup jobs (a fixed schedule)."""
+    traffic = EdgeTraffic(seed, scale, pools)
+    schedule = BackupSchedule(seed, pools)
+    flows = FlowWriter(out, seed, truth, pools)
+    backups = BackupWriter(out, truth)
+    for d in days(PERIOD_START, PERIOD_END):
+        flows.write_day(traffic.day(d))
+        for job in schedule.day(d):
+            backups.write(job)
+    flows.close()
+    backups.close()
+
+
+def generate(out_dir, seed: int = 20221, scale: float = 1.0) -> dict:
+    """Write the case under ``out_dir`` and return its ground truth.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Created if missing; files of the case are overwritten, others left alone.
+    seed : int
+        Seed of every random choice.
+    scale : float
+        Multiplies the volume of access events and edge flows (1.0: about
+        30,000 access events and 16,000 flows). Planted one-off events and
+        the backup schedule do not scale.
+
+    Returns
+    -------
+    dict
+        The ground truth, as written to ``ground_truth.json``.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    out = Path(out_dir)
+    for sub in ("exports", "mappings", "reference"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    pools = AddressPools(seed)
+    truth = Truth(Resolver())
+    write_documents(out)
+    _write_access(out, seed, scale, pools, truth)
+    _write_transfers(out, seed, scale, pools, truth)
+
+    result = {
+        "generator": {"module": "investigate.samplecase", "version": GENERATOR_VERSION,
+                      "seed": seed, "scale": scale},
+        "case": {
+            "definition": "Case parameters; timestamps in this file are UTC, "
+                          "YYYY-MM-DDTHH:MM:SS.mmmZ; months are UTC YYYY-MM.",
+            "period_start": iso_ms(day_start_ms(PERIOD_START)),
+            "period_end": iso_ms(day_start_ms(PERIOD_END)),
+            "promise_date": iso_ms(day_start_ms(PROMISE_DATE)),
+            "jurisdiction": JURISDICTION, "category": CATEGORY, "partner_org": PARTNER,
+        },
+        **truth.result(),
+    }
+    with open(out / TRUTH_FILE, "w", encoding="utf-8", newline="\n") as f:
+        json.dump(result, f, indent=2, sort_keys=True, ensure_ascii=True)
+        f.write("\n")
+    # Return exactly what a reader of the file gets (e.g. tuples become lists).
+    return json.loads(json.dumps(result))
