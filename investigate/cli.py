@@ -124,6 +124,23 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def cmd_run_notebook(args) -> int:
+    from .notebooks import run_notebook
+    from .reproduce import project_root
+
+    path = Path(args.notebook)
+    if not path.is_file():
+        folder = project_root() / "notebooks"
+        matches = sorted(folder.glob(f"{args.notebook}*.ipynb")) + sorted(folder.glob(f"*_{args.notebook}.ipynb"))
+        if not matches:
+            raise InvestigateError(f"no notebook {args.notebook!r} in {folder}")
+        path = matches[0]
+    output = Path(args.output or Path("reports/notebooks") / path.name)
+    run_notebook(path, parameters=_params(args.param), output=output)
+    print(f"{path.name}: executed -> {output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="investigate",
@@ -176,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_ws(sub.add_parser("verify", help="re-run the findings of a findings.json"))
     p.add_argument("findings", help="findings.json")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("run-notebook", help="execute a notebook headless with parameters")
+    p.add_argument("notebook", help="a path, or a name such as 01 or cross_border_access")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="set a parameter of the notebook's parameters cell (as text)")
+    p.add_argument("--output", "-o", help="where the executed notebook goes (default reports/notebooks/)")
+    p.set_defaults(func=cmd_run_notebook)
 
     p = sub.add_parser("reproduce", help="run the notebooks on the sample case, write reports/")
     p.add_argument("--out", default="reports")

@@ -66,14 +66,17 @@ class Finding:
         return self.sentence
 
 
-def _plain(value):
-    """A value as JSON can hold it: timestamps in ISO 8601 UTC, numpy numbers as Python ones."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _plain(value, sql_type: str = ""):
+    """A value as JSON can hold it: timestamps in ISO 8601 UTC with microseconds, dates (from a
+    DATE column) as YYYY-MM-DD, numpy numbers as Python ones."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp) or isinstance(value, datetime):
         ts = pd.Timestamp(value)
+        if sql_type == "DATE":
+            return ts.strftime("%Y-%m-%d")
         ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-        return ts.isoformat().replace("+00:00", "Z")
+        return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if hasattr(value, "item"):  # numpy scalar
         return _plain(value.item())
     if hasattr(value, "isoformat"):  # date
@@ -82,11 +85,7 @@ def _plain(value):
 
 
 def _aggregate(df: pd.DataFrame, spec_id: str, name: str, expr: str):
-    m = _AGG_RE.match(str(expr))
-    if not m:
-        raise InvestigateError(f"finding {spec_id}: value {name}: {expr!r} is not one of "
-                               "sum(col), min(col), max(col), count(), first(col), last(col), mean(col), nunique(col)")
-    fn, col = m.groups()
+    fn, col = _parse_aggregate(spec_id, name, expr)
     if fn == "count":
         return len(df)
     if col not in df.columns:
@@ -104,9 +103,17 @@ def _aggregate(df: pd.DataFrame, spec_id: str, name: str, expr: str):
     return getattr(series, fn)()
 
 
+def _parse_aggregate(spec_id: str, name: str, expr: str) -> tuple[str, str]:
+    m = _AGG_RE.match(str(expr))
+    if not m:
+        raise InvestigateError(f"finding {spec_id}: value {name}: {expr!r} is not one of "
+                               "sum(col), min(col), max(col), count(), first(col), last(col), mean(col), nunique(col)")
+    return m.group(1), m.group(2)
+
+
 def _format_value(value):
     """What a sentence template sees: timestamps as Timestamps (so ``%d %B %Y`` works)."""
-    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}T", value):
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}(T|$)", value):
         return pd.Timestamp(value)
     return value
 
@@ -121,13 +128,18 @@ def evaluate(ws: Workspace, spec: dict, query_dirs=None) -> tuple[dict, pd.DataF
             raise InvestigateError(f"finding {spec.get('id', '?')}: '{key}' is required")
     query = get_query(spec["query"], query_dirs)
     bound = bind_params(query, spec.get("params") or {})
-    df = ws.sql(query.text, bound).df()
+    cursor = ws.sql(query.text, bound)
+    sql_types = {d[0]: str(d[1]) for d in cursor.description}
+    df = cursor.df()
     for col, want in (spec.get("where") or {}).items():
         if col not in df.columns:
             raise InvestigateError(f"finding {spec['id']}: where: the query returns no column {col!r}")
         df = df[df[col] == want]
-    values = {name: _plain(_aggregate(df, spec["id"], name, expr))
-              for name, expr in (spec.get("values") or {}).items()}
+    values = {}
+    for name, expr in (spec.get("values") or {}).items():
+        fn, col = _parse_aggregate(spec["id"], name, expr)
+        kind = sql_types.get(col, "") if fn in ("min", "max", "first", "last") else ""
+        values[name] = _plain(_aggregate(df, spec["id"], name, expr), kind)
     return values, df.reset_index(drop=True), query.sha256, bound
 
 

@@ -124,7 +124,7 @@ columns:
   packets: packets
 """,
     "backup_jobs.yml": """\
-# Backup/replication job log: comma-delimited, LF, ISO 8601 timestamps with +00:00 (status lands in extra)
+# Backup/replication job log: comma-delimited, LF, ISO 8601 timestamps with +00:00
 table: transfer_events
 delimiter: ","
 null_values: [""]
@@ -140,6 +140,10 @@ columns:
   src_host: src_host
   dst_host: dst_host
   dataset: dataset
+  outcome: status
+outcomes:
+  success: success
+  failed: failure
 """,
 }
 
