@@ -42,7 +42,11 @@ def cmd_ingest(args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 failed += 1
                 continue
-            print(result.summary())
+            line = result.summary()
+            if result.rejects and not args.show_rejects:
+                first = result.rejects[0]
+                line += f"; first reject: record {first.record}: {first.reason}"
+            print(line)
             for rej in result.rejects[: args.show_rejects]:
                 print(f"  record {rej.record}: {rej.reason}")
     return EXIT_ERROR if failed else 0
@@ -163,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, help="input format (see: investigate formats)")
     p.add_argument("--mapping", help="mapping file (YAML) for csv/jsonl/parquet")
     p.add_argument("--strict", action="store_true", help="stop at the first bad record")
-    p.add_argument("--show-rejects", type=int, default=5, metavar="N",
-                   help="print the first N rejects of each file (default 5)")
+    p.add_argument("--show-rejects", type=int, default=0, metavar="N",
+                   help="list the first N rejects of each file on lines of their own (default: the "
+                        "first one, on the file's line; all are in the workspace's rejects table)")
     p.set_defaults(func=cmd_ingest)
 
     p = with_ws(sub.add_parser("reference", help="load a reference file (networks, actors, assets, policy)"))

@@ -7,6 +7,8 @@ analyst can point any notebook at their own exports without editing it.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from .errors import InvestigateError
@@ -45,13 +47,23 @@ def run_notebook(path: str | os.PathLike, *, parameters: dict | None = None,
     if parameters:
         inject_parameters(nb, {k: (str(v) if isinstance(v, os.PathLike) else v)
                                for k, v in parameters.items()})
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    from traitlets.config import Config
+
+    # The kernel talks over local sockets, not TCP: nothing listens on a network port, even
+    # on loopback, while an analyst's evidence is in memory.
+    # The socket paths are absolute: the kernel runs in the notebook's folder, not ours.
+    sockets = tempfile.mkdtemp(prefix="investigate-kernel-")
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = os.path.join(sockets, "kernel")
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
                             resources={"metadata": {"path": str(path.parent.absolute())}})
     try:
         client.execute()
     except CellExecutionError as exc:
         raise InvestigateError(f"{path.name}: a cell failed:\n{exc}") from None
     finally:
+        shutil.rmtree(sockets, ignore_errors=True)
         if output is not None:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -351,3 +352,47 @@ def test_cli_runs_as_a_command_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ") and "needs a mapping file" in proc.stderr
+
+
+def test_cli_ingest_line_names_the_first_reject(tmp_path, capsys):
+    import yaml
+    f = write(tmp_path / "access.csv", [HEADER, GOOD[0], "e2,soon,bob,,GET,s3://b,OK,1,"])
+    m = tmp_path / "m.yml"
+    m.write_text(yaml.safe_dump(MAPPING))
+    assert main(["ingest", str(tmp_path / "ws.duckdb"), str(f), "--format", "csv", "--mapping", str(m)]) == 0
+    assert capsys.readouterr().out == ("access.csv: read 2, loaded 1, rejected 1 -> access_events; first reject: "
+                                       "record 2: unreadable timestamp in column 'when': 'soon' (expected ISO 8601)\n")
+
+
+def test_whole_numbers_written_as_decimals_load_but_fractions_are_rejected(ws, tmp_path):
+    f = write(tmp_path / "n.csv", ["t,b", "2022-01-01T00:00:00Z,1500.0", "2022-01-01T00:00:00Z,1500.5",
+                                   "2022-01-01T00:00:00Z, 7 "])
+    result = ingest_file(ws, f, "csv", mapping={"table": "access_events", "columns": {"ts": "t", "bytes": "b"}})
+    assert [r.record for r in result.rejects] == [2]
+    assert ws.sql("SELECT bytes FROM access_events ORDER BY source_record").fetchall() == [(1500,), (7,)]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_names_the_file(ws, tmp_path):
+    f = write(tmp_path / "secret.csv", [HEADER, *GOOD])
+    f.chmod(0)
+    with pytest.raises(UnreadableInputError, match="secret.csv: permission denied"):
+        ingest_file(ws, f, "csv", mapping=MAPPING)
+
+
+def test_a_directory_is_not_a_file(ws, tmp_path):
+    with pytest.raises(UnreadableInputError, match="is a directory"):
+        ingest_file(ws, tmp_path, "csv", mapping=MAPPING)
+
+
+def test_ingesting_a_directory_takes_the_files_the_format_reads(ws, tmp_path):
+    from investigate import ingest
+    (tmp_path / "exports").mkdir()
+    write(tmp_path / "exports/a.csv", [HEADER, GOOD[0]])
+    (tmp_path / "exports/sub").mkdir()
+    gz = tmp_path / "exports/sub/b.csv.gz"
+    gz.write_bytes(gzip.compress(("\n".join([HEADER, GOOD[1]]) + "\n").encode()))
+    (tmp_path / "exports/notes.md").write_text("not an export")
+    results = ingest(ws, tmp_path / "exports", "csv", mapping=MAPPING)
+    assert [r.path.split("/")[-1] for r in results] == ["a.csv", "b.csv.gz"]
+    assert ws.count("access_events") == 2

@@ -73,10 +73,38 @@ class _Export:
         raise NotImplementedError
 
 
-class AuditWriter(_Export):
+class _AccessExport(_Export):
+    """The two access CSV exports: one good event per row, its id in cell ``id_cell``."""
+
+    id_cell: int
+    newline: str
+
+    def _cells(self, ev: AccessEvent) -> list[str]:
+        raise NotImplementedError
+
+    def _line(self, text: str) -> None:
+        self.f.write(text + self.newline)
+
+    def write(self, ev: AccessEvent) -> None:
+        """Write one good event (and any bad records due before it)."""
+        self._bad_before(ev.ms)
+        cells = self._cells(ev)
+        self.csv.writerow(cells)
+        self._last_ms = ev.ms
+        self._good()
+        self.truth.access(cells[self.id_cell], ev)
+
+    def close(self) -> None:
+        self._bad_before(None)
+        self.f.close()
+
+
+class AuditWriter(_AccessExport):
     """``access_platform_audit.csv``: comma, LF, ISO UTC with milliseconds."""
 
     rel = AUDIT_FILE
+    id_cell = 0
+    newline = "\n"
 
     def __init__(self, out: Path, seed: int, truth: Truth, pools: AddressPools) -> None:
         super().__init__(truth, malformed.AUDIT_BAD)
@@ -107,27 +135,13 @@ class AuditWriter(_Export):
         return self._cells(AccessEvent(ms, "mhayes", self.benign_ip, "us-mtv-office", "GetObject",
                                        BENIGN_CONTENT, True, 734_512, None, "rr-cli/2.4.1"))
 
-    def _line(self, text: str) -> None:
-        self.f.write(text + "\n")
 
-    def write(self, ev: AccessEvent) -> None:
-        """Write one good event (and any bad records due before it)."""
-        self._bad_before(ev.ms)
-        cells = self._cells(ev)
-        self.csv.writerow(cells)
-        self._last_ms = ev.ms
-        self._good()
-        self.truth.access(cells[0], ev)
-
-    def close(self) -> None:
-        self._bad_before(None)
-        self.f.close()
-
-
-class GatewayWriter(_Export):
+class GatewayWriter(_AccessExport):
     """``access_apac_gateway.csv``: semicolon, CRLF, German headers, SGT wall time."""
 
     rel = GATEWAY_FILE
+    id_cell = -1
+    newline = "\r\n"
 
     def __init__(self, out: Path, seed: int, truth: Truth, pools: AddressPools) -> None:
         super().__init__(truth, malformed.GATEWAY_BAD)
@@ -159,22 +173,6 @@ class GatewayWriter(_Export):
     def _benign(self, ms: int) -> list[str]:
         return self._cells(AccessEvent(ms - ms % 1000, "dtan", self.benign_ip, "sg-office",
                                        "GetObject", BENIGN_CONTENT, True, 734_512, None, ""))
-
-    def _line(self, text: str) -> None:
-        self.f.write(text + "\r\n")
-
-    def write(self, ev: AccessEvent) -> None:
-        """Write one good event (and any bad records due before it)."""
-        self._bad_before(ev.ms)
-        cells = self._cells(ev)
-        self.csv.writerow(cells)
-        self._last_ms = ev.ms
-        self._good()
-        self.truth.access(cells[-1], ev)
-
-    def close(self) -> None:
-        self._bad_before(None)
-        self.f.close()
 
 
 def _flow_json(f: Flow) -> str:
