@@ -34,7 +34,7 @@ def cmd_formats(args) -> int:
 def cmd_ingest(args) -> int:
     failed = 0
     with _open(args) as ws:
-        loader = loaders.get_loader(args.format)
+        loader = None if args.format == "auto" else loaders.get_loader(args.format)
         for path in loaders.base.expand_paths(args.files, loader):
             try:
                 result = loaders.ingest_file(ws, path, args.format, mapping=args.mapping, strict=args.strict)

@@ -20,7 +20,7 @@ from .. import schema
 from ..errors import InvestigateError, MappingError, RejectedRecordError, UnreadableInputError
 from ..workspace import Workspace
 from .mapping import Mapping, mapping_from
-from .sources import SourceFile, inspect
+from .sources import SourceFile, head_bytes, inspect
 
 STAGED = "__staged"
 STRUCTURAL = "__structural"
@@ -76,6 +76,14 @@ class Loader:
         """Create ``__staged`` (and optionally ``__structural``) for one file."""
         raise NotImplementedError
 
+    def skip_reason(self, source: SourceFile) -> str | None:
+        """Why a file of this format holds no records to load (e.g. a digest), or None."""
+        return None
+
+    def sniff(self, head: str) -> int:
+        """How sure (0-100) the loader is that a file starting with ``head`` is its format."""
+        return 0
+
     def accepts(self, path: Path) -> bool:
         """Whether a file found in a directory is one this loader reads (by its name)."""
         name = path.name.lower()
@@ -95,6 +103,24 @@ def register(cls: type[Loader]) -> type[Loader]:
     return cls
 
 
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def detect_format(source: SourceFile) -> tuple[Loader, str]:
+    """The loader most sure of a file's first 64 KB; a clear error when none is."""
+    from ..errors import UnknownFormatError
+
+    head = head_bytes(source, 65536).decode("utf-8", errors="replace")
+    scores = sorted(((loader.sniff(head), name) for name, loader in _REGISTRY.items()), reverse=True)
+    if not scores or scores[0][0] < 50:
+        raise UnknownFormatError(f"{source.path}: cannot tell which format this is; name it with "
+                                 "--format (investigate formats lists them), or use csv/jsonl "
+                                 "with a mapping")
+    name = scores[0][1]
+    return _REGISTRY[name], name
+
+
 def get_loader(name: str) -> Loader:
     from ..errors import UnknownFormatError
 
@@ -102,7 +128,7 @@ def get_loader(name: str) -> Loader:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownFormatError(
-            f"no loader for format {name!r}; known formats: {', '.join(sorted(_REGISTRY))}") from None
+            f"no loader for format {name!r}; known formats: auto, {', '.join(sorted(_REGISTRY))}") from None
 
 
 def formats() -> dict[str, Loader]:
@@ -157,15 +183,23 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     MappingError
         The mapping is invalid or names a column the file does not have.
     """
-    loader = get_loader(format)
-    mp = mapping_from(mapping, default_table=loader.table)
-    if loader.needs_mapping and mp is None:
+    loader = get_loader(format) if format != "auto" else None
+    mp = mapping_from(mapping, default_table=loader.table if loader else None)
+    if loader is not None and loader.needs_mapping and mp is None:
         raise MappingError(f"{path}: format {format!r} needs a mapping file (--mapping FILE) that "
                            "says which source column fills which canonical column; see docs/mappings.md")
-    table = loader.table or mp.table
     source = inspect(path)
     display = str(source.path)
-    result = LoadResult(path=display, format=format, table=table, sha256=source.sha256)
+    chosen = ""
+    if format == "auto":
+        loader, format = detect_format(source)
+        chosen = f"format auto: {format}"
+    table = loader.table or mp.table
+    result = LoadResult(path=display, format=format, table=table, sha256=source.sha256, note=chosen)
+    skip = loader.skip_reason(source)
+    if skip:
+        result.skipped, result.note = True, "; ".join(filter(None, [chosen, f"not loaded: {skip}"]))
+        return result
     seen = _already_ingested(ws, source.sha256)
     if seen:
         result.skipped = True
@@ -182,12 +216,12 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                 [display, source.sha256, source.size, format, table, f"{format}/{loader.version}",
                  mp.sha256 if mp else None])
             if source.empty:
-                result.note = "empty file: no records"
+                result.note = _join(chosen, "empty file: no records")
             else:
                 loader.stage(con, source, mp)
                 _write_staged(con, result, table, format, display, source.sha256, strict)
                 if result.rows_read == 0:
-                    result.note = "no records (header only)"
+                    result.note = _join(chosen, "no records (header only)")
             con.execute(
                 "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, ts_min = ?, "
                 "ts_max = ? WHERE sha256 = ?",
@@ -237,13 +271,14 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
     result.rejects = [Reject(r, reason, raw) for r, reason, raw in first_bad]
 
 
-def expand_paths(paths, loader: Loader) -> list[Path]:
-    """Files named directly, plus files below named directories that the loader accepts."""
+def expand_paths(paths, loader: Loader | None) -> list[Path]:
+    """Files named directly, plus files below named directories that the loader accepts (with
+    no loader, as for ``--format auto``: every file but hidden ones)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
-                              and loader.accepts(f)))
+                              and (loader is None or loader.accepts(f))))
         else:
             out.append(p)
     return out
@@ -253,6 +288,5 @@ def ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = Fa
     """Load several files (and directories) with one format; see :func:`ingest_file`."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    loader = get_loader(format)
     return [ingest_file(ws, p, format, mapping=mapping, strict=strict)
-            for p in expand_paths(paths, loader)]
+            for p in expand_paths(paths, None if format == "auto" else get_loader(format))]

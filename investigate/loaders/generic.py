@@ -17,12 +17,11 @@ import json
 from ..errors import MappingError
 from .base import STAGED, STRUCTURAL, Loader, register
 from .mapping import Mapping, check_expression
+from .native import json_lines_relation
 from .sources import SourceFile, header_fields
+from .records import MAX_LINE_BYTES
 from .typed import Params, build_select, quote_ident
 
-# Longest record read (DuckDB sizes its read buffers from it, so it stays modest); a longer
-# record is a reject with a reason, not a failed load.
-MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 def _check_expressions(con, mapping: Mapping) -> None:
@@ -114,8 +113,6 @@ class CsvLoader(Loader):
             raw_sql=_json_object_sql(available, p),
             extra_sql=_json_object_sql([c for c in available if c not in mapped], p),
             id_prefix=source.sha256[:12], p=p)
-        import os
-        if os.environ.get("INV_DEBUG"): print(sql)
         con.execute(f"CREATE TEMP TABLE __typed AS {sql}", p.values)
 
         # Records the CSV reader could not split into the header's fields. DuckDB reports them by
@@ -143,7 +140,8 @@ class CsvLoader(Loader):
 @register
 class JsonLinesLoader(Loader):
     name = "jsonl"
-    description = "JSON Lines / NDJSON, one object per line, via a mapping (keys or $.paths)"
+    description = ("JSON records via a mapping (keys or $.paths): JSON Lines, or a file of JSON "
+                   "documents (an array, a {\"records\": [...]} wrapper, pretty-printed objects)")
     needs_mapping = True
     extensions = (".jsonl", ".ndjson", ".json")
 
@@ -153,14 +151,8 @@ class JsonLinesLoader(Loader):
             raise MappingError(f"{source.path}: JSON Lines must be UTF-8 (RFC 8259); convert the "
                                "file first, e.g. with iconv")
         p = Params()
-        # Each physical line as one text value: no quoting, no delimiter (NUL never occurs in
-        # JSON text outside strings, where it must be escaped).
-        lines = (f"SELECT ordinality AS __line_no, rtrim(line, chr(13)) AS __line FROM read_csv("
-                 f"{p.add(str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
-                 f"delim='\\0', quote='', escape='', auto_detect=false, strict_mode=false, "
-                 f"compression={p.add(source.compression)}, max_line_size={MAX_LINE_BYTES}) WITH ORDINALITY")
-        from_sql = (f"(SELECT __line_no, __line, TRY_CAST(__line AS JSON) AS __j FROM ({lines}) "
-                    f"WHERE __line IS NOT NULL AND trim(__line) <> '')")
+        lines, cleanup = json_lines_relation(con, source, p)
+        from_sql = f"(SELECT __rec, __line, TRY_CAST(__line AS JSON) AS __j FROM {lines})"
         top_keys = [s.column for s in mapping.columns.values() if s.column is not None]
 
         def ref(src) -> str:
@@ -170,13 +162,16 @@ class JsonLinesLoader(Loader):
         # extra = the object without the mapped top-level keys (a merge patch with nulls removes them)
         patch = p.add(json.dumps(dict.fromkeys(top_keys)), "JSON")
         sql = build_select(
-            mapping, ref, from_sql, rec_sql="__line_no", raw_sql="__line",
+            mapping, ref, from_sql, rec_sql="__rec", raw_sql="__line",
             extra_sql=f"CASE WHEN json_type(__j) = 'OBJECT' THEN json_merge_patch(__j, {patch}) END",
             id_prefix=source.sha256[:12], p=p,
             pre_reasons=[("__j IS NULL", "'not valid JSON'"),
                          ("json_type(__j) <> 'OBJECT'",
                           "'not a JSON object (a JSON ' || lower(json_type(__j)) || ')'")])
-        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+        try:
+            con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+        finally:
+            cleanup()
 
 
 @register

@@ -176,8 +176,9 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
 
 
 def _action_expr(mapping: Mapping, p: Params) -> str:
-    raw = "__v_raw_action" if "raw_action" in mapping.columns else (
-        "__v_action" if "action" in mapping.columns else None)
+    # A mapped `action` is the source's own verdict; otherwise the raw action is translated.
+    raw = "__v_action" if "action" in mapping.columns else (
+        "__v_raw_action" if "raw_action" in mapping.columns else None)
     if raw is None:
         return "NULL"
     keys = p.add(list(mapping.actions), "VARCHAR[]")

@@ -1,0 +1,157 @@
+"""Loaders for exports whose shape is known: a format spec in ``formats/<name>.yml`` says how.
+
+A spec is a mapping (see :mod:`investigate.loaders.mapping`) plus the fields to pull out of each
+record, each under a name the column expressions use::
+
+    table: access_events
+    fields:                       # JSON formats: name -> JSON path (all read in one parse)
+      event_time: $.eventTime
+    pattern: '^(?P<ip>\\S+) ...'  # line formats instead: one regular expression, named groups
+    extra_exclude: [eventTime]    # top-level keys that columns hold in full (left out of extra)
+    columns:
+      ts: {expr: "event_time"}
+
+Adding a format is writing its spec (and, where a record is more than a line or a JSON value,
+a record splitter); the typing, the rejects and the contract are the same for every format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+
+import yaml
+
+from .base import STAGED, STRUCTURAL, Loader
+from .mapping import Mapping, parse_mapping
+from .records import document_records, is_line_oriented, lines_sql
+from .sources import SourceFile
+from .typed import Params, build_select, quote_ident
+
+_SPEC_KEYS = {"fields", "pattern", "extra_exclude", "sniff"}
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    mapping: Mapping
+    fields: dict[str, str]
+    pattern: str | None
+    extra_exclude: tuple[str, ...]
+    sniff: tuple[str, ...]
+
+
+def load_spec(name: str) -> FormatSpec:
+    text = resources.files(__package__).joinpath("formats", f"{name}.yml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    extra = {k: data.pop(k) for k in list(data) if k in _SPEC_KEYS}
+    mapping = parse_mapping(data, origin=f"built-in format {name}")
+    pattern = extra.get("pattern")
+    fields = dict(extra.get("fields") or {})
+    if pattern:
+        fields = {g: g for g in re.compile(pattern).groupindex}
+    return FormatSpec(mapping, fields, pattern, tuple(extra.get("extra_exclude") or ()),
+                      tuple(extra.get("sniff") or ()))
+
+
+class SpecLoader(Loader):
+    """A format described by a spec file named like the format."""
+
+    spec_name: str = ""
+
+    @cached_property
+    def spec(self) -> FormatSpec:
+        return load_spec(self.spec_name or self.name)
+
+    @property
+    def table(self) -> str:  # type: ignore[override]
+        return self.spec.mapping.table
+
+    def sniff(self, head: str) -> int:
+        """How sure we are (0-100) that a file starting with ``head`` is this format."""
+        hits = sum(1 for needle in self.spec.sniff if needle in head)
+        return 0 if not self.spec.sniff else round(100 * hits / len(self.spec.sniff))
+
+    def _select(self, from_sql: str, p: Params, source: SourceFile, *, extra_sql: str,
+                pre_reasons) -> str:
+        return build_select(self.spec.mapping, lambda s: quote_ident(s.column), from_sql,
+                            rec_sql="__rec", raw_sql="__line", extra_sql=extra_sql,
+                            id_prefix=source.sha256[:12], p=p, pre_reasons=pre_reasons)
+
+
+def _structural_from(con, problems) -> None:
+    con.execute(f"CREATE TEMP TABLE {STRUCTURAL} (__rec BIGINT, __reason VARCHAR, __raw VARCHAR)")
+    if problems:
+        con.executemany(f"INSERT INTO {STRUCTURAL} VALUES (?, ?, ?)", problems)
+
+
+def json_lines_relation(con, source: SourceFile, p: Params):
+    """The file's JSON records as ``(__rec, __line)``, whatever its shape; returns the SQL and a
+    cleanup function. Records that cannot be split out go to ``__structural``."""
+    if is_line_oriented(source):
+        return lines_sql(source, p), (lambda: None)
+    tmpdir = con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or None
+    doc = document_records(source, tmpdir=tmpdir if tmpdir and tmpdir != ".tmp" else None)
+    _structural_from(con, doc.problems)
+    return lines_sql(source, p, path=doc.path), doc.cleanup
+
+
+class JsonSpecLoader(SpecLoader):
+    """JSON records (lines, wrappers, arrays, pretty-printed): fields read in one parse."""
+
+    extensions = (".json", ".jsonl", ".ndjson", ".log")
+
+    def stage(self, con, source: SourceFile, mapping: Mapping | None) -> None:
+        p = Params()
+        lines, cleanup = json_lines_relation(con, source, p)
+        try:
+            names = list(self.spec.fields)
+            paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
+            picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
+            patch = p.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), "JSON")
+            parsed = (f"SELECT __rec, __line, __kind, {picked} FROM ("
+                      f"SELECT __rec, __line, __kind, CASE WHEN __kind = 'OBJECT' "
+                      f"THEN json_extract_string(__line, {paths}) END AS __f FROM ("
+                      f"SELECT __rec, __line, CASE WHEN json_valid(__line) THEN json_type(__line) END AS __kind "
+                      f"FROM {lines}))")
+            sql = self._select(
+                f"({parsed})", p, source,
+                extra_sql=f"CASE WHEN __kind = 'OBJECT' THEN json_merge_patch(__line, {patch}) END",
+                pre_reasons=[("__kind IS NULL", "'not valid JSON'"),
+                             ("__kind <> 'OBJECT'", "'not a JSON object (a JSON ' || lower(__kind) || ')'")])
+            con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+        finally:
+            cleanup()
+
+
+class LineSpecLoader(SpecLoader):
+    """One record per line, split into fields by the spec's regular expression."""
+
+    extensions = (".log", ".txt")
+    what = "line"
+
+    def stage(self, con, source: SourceFile, mapping: Mapping | None) -> None:
+        p = Params()
+        names = list(self.spec.fields)
+        # DuckDB (RE2) writes named groups as (?P<name>...) too; the names are passed separately.
+        pattern = p.add(self.spec.pattern, "VARCHAR")
+        groups = p.add(names, "VARCHAR[]")
+        picked = ", ".join(f"nullif(__m.{quote_ident(n)}, '') AS {quote_ident(n)}" for n in names)
+        parsed = (f"SELECT __rec, __line, __ok, {picked} FROM ("
+                  f"SELECT __rec, __line, regexp_full_match(__line, {pattern}) AS __ok, "
+                  f"regexp_extract(__line, {pattern}, {groups}) AS __m FROM {self.lines(source, p)})")
+        sql = self._select(f"({parsed})", p, source, extra_sql=self.extra_sql(names, p),
+                           pre_reasons=[("NOT __ok", f"{p.add(f'not a {self.what} of this format: ', 'VARCHAR')} "
+                                                     "|| left(__line, 80)")])
+        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+
+    def lines(self, source: SourceFile, p: Params) -> str:
+        return lines_sql(source, p)
+
+    def extra_sql(self, names: list[str], p: Params) -> str:
+        kept = [n for n in names if n not in self.spec.extra_exclude]
+        if not kept:
+            return "NULL"
+        return "json_object(" + ", ".join(f"{p.add(n, 'VARCHAR')}, {quote_ident(n)}" for n in kept) + ")"

@@ -1,0 +1,149 @@
+"""Splitting a file into records, as one text value per record, for the loaders to parse in SQL.
+
+Two shapes cover what exports look like:
+
+- **lines**: one record per physical line (JSON Lines, web and S3 access logs, flow logs). DuckDB
+  reads the lines itself, streaming, and numbers them (the record number is the line number;
+  blank lines are not records).
+- **JSON documents**: a file that is one JSON value (or several, one after another) rather than
+  one object per line: a ``{"Records": [...]}`` wrapper as CloudTrail delivers to S3, Azure's
+  ``{"records": [...]}``, a top-level array, a single pretty-printed object, a MySQL audit file
+  that is an array without its brackets. These are decoded in Python, value by value, and
+  rewritten as JSON Lines in a temporary file; the record number is the record's position in
+  the file (1 = the first event). Such files are small (CloudTrail writes one every five
+  minutes); a very large one is refused with a message saying how to convert it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+from ..errors import UnreadableInputError
+from .sources import SourceFile, head_bytes
+from .typed import Params
+
+# Keys under which exporters wrap a list of records.
+WRAPPER_KEYS = ("Records", "records", "value", "events", "logs")
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# Longest record read as a line (DuckDB sizes its read buffers from it, so it stays modest); a
+# longer record is a reject with a reason, not a failed load.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def lines_sql(source: SourceFile, p: Params, path: str | None = None) -> str:
+    """SELECT ``__rec`` (line number) and ``__line`` (text, no line ending) for every non-blank
+    line of the file, streamed by DuckDB."""
+    read = (f"SELECT ordinality AS __rec, rtrim(line, chr(13)) AS __line FROM read_csv("
+            f"{p.add(path or str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
+            f"delim='\\0', quote='', escape='', auto_detect=false, strict_mode=false, "
+            f"compression={p.add('none' if path else source.compression)}, "
+            f"max_line_size={MAX_LINE_BYTES}) WITH ORDINALITY")
+    return f"(SELECT __rec, __line FROM ({read}) WHERE __line IS NOT NULL AND trim(__line) <> '')"
+
+
+def _read_text(source: SourceFile) -> str:
+    if source.content_bytes > MAX_DOCUMENT_BYTES:
+        raise UnreadableInputError(
+            source.path, f"one JSON document of {source.content_bytes:,} bytes is too large to read "
+                         "at once; convert it to JSON Lines first (e.g. jq -c '.Records[]')")
+    if source.compression == "gzip":
+        with gzip.open(source.path, "rb") as fh:
+            data = fh.read()
+    elif source.compression == "zstd":
+        import zstandard
+
+        with open(source.path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
+            data = fh.read()
+    else:
+        with open(source.path, "rb") as fh:
+            data = fh.read()
+    encoding = "utf-16" if source.encoding == "utf-16" else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise UnreadableInputError(source.path, f"not UTF-8 text (byte {exc.start}); JSON must be "
+                                                "UTF-8 (RFC 8259)") from None
+
+
+def is_line_oriented(source: SourceFile) -> bool:
+    """True when the first non-blank line is a complete JSON object that is not a wrapper."""
+    head = head_bytes(source, 1 << 20)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                value = json.loads(line)
+            except ValueError:
+                return False
+            return isinstance(value, dict) and not any(
+                isinstance(value.get(k), list) for k in WRAPPER_KEYS)
+    return True
+
+
+@dataclass
+class DocumentRecords:
+    """Records found in a JSON document file, rewritten as JSON Lines."""
+
+    path: str                       # the temporary JSON Lines file
+    count: int = 0                  # records written
+    problems: list[tuple[int, str, str]] = field(default_factory=list)  # (record, reason, raw)
+
+    def cleanup(self) -> None:
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def document_records(source: SourceFile, wrapper_keys=WRAPPER_KEYS, tmpdir: str | None = None) -> DocumentRecords:
+    """Decode every JSON value in the file and write its records, one per line.
+
+    A wrapper object contributes the elements of its list; an array its elements; any other
+    value is one record. Values may follow each other separated by white space or commas (MySQL
+    writes its audit log as an array without brackets). Where the text stops being JSON, the
+    rest of the file is one reject naming the line, since no record boundary can be trusted
+    after it.
+    """
+    text = _read_text(source)
+    decoder = json.JSONDecoder()
+    fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="investigate-records-", dir=tmpdir)
+    out = DocumentRecords(path)
+    pos, end = 0, len(text)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        def emit(value) -> None:
+            out.count += 1
+            fh.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+        while True:
+            while pos < end and text[pos] in " \t\r\n,\ufeff":
+                pos += 1
+            if pos >= end:
+                break
+            if text[pos] == "]" and text[pos:].strip() in ("]", "],"):
+                break  # the closing bracket of an array whose opening one we skipped
+            try:
+                value, pos = decoder.raw_decode(text, pos)
+            except ValueError as exc:
+                out.count += 1
+                tail = text[exc.pos if hasattr(exc, "pos") else pos:][:200]
+                out.problems.append((out.count, f"not valid JSON from line {_line_of(text, pos)} on "
+                                                f"({exc.msg if hasattr(exc, 'msg') else exc}); the rest "
+                                                "of the file cannot be split into records", tail))
+                break
+            records = value
+            if isinstance(value, dict):
+                wrapped = next((value[k] for k in wrapper_keys if isinstance(value.get(k), list)), None)
+                records = wrapped if wrapped is not None else [value]
+            elif not isinstance(value, list):
+                records = [value]
+            for record in records:
+                emit(record)
+    return out
