@@ -3,7 +3,9 @@
 Importing this package registers every format; ``formats()`` lists them.
 """
 
-from . import cloudtrail, generic  # noqa: F401  (importing registers the formats)
+# Importing a format's module registers it.
+from . import (azure_activity, azure_signin, cloudtrail, gcp_audit, generic,  # noqa: F401
+               mysql_audit, oci_audit, pgaudit, s3_access, web_access)
 from .base import (LoadResult, Loader, Reject, detect_format, formats, get_loader, ingest, ingest_file,
                    register)
 from .mapping import Mapping, load_mapping, parse_mapping

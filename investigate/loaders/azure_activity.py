@@ -1,0 +1,1 @@
+"""Format azure_activity: being written (registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Format azure_signin: being written (registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Format gcp_audit: being written (registers nothing yet)."""

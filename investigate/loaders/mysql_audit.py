@@ -1,0 +1,1 @@
+"""Format mysql_audit: being written (registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Format oci_audit: being written (registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Format pgaudit: being written (registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Format s3_access: being written (registers nothing yet)."""

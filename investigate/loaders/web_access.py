@@ -1,0 +1,1 @@
+"""Format web_access: being written (registers nothing yet)."""
