@@ -15,7 +15,7 @@ from .errors import (InvestigateError, MappingError, QueryError, ReferenceFileEr
                      UnreadableInputError, VerificationError)
 from .findings import Finding, compute as compute_finding, provenance, run_findings, verify
 from .findings import write as write_findings
-from .loaders import LoadResult, formats, ingest, ingest_file, load_mapping
+from .loaders import LoadResult, detect_format, formats, ingest, ingest_file, load_mapping
 from .queries import get_query, list_queries, run_query
 from .workspace import Workspace
 
@@ -46,7 +46,7 @@ def reproduce(out="reports", **kwargs):
 __all__ = [
     "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "QueryError",
     "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
-    "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding",
+    "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding", "detect_format",
     "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_queries",
     "load_mapping", "load_reference", "provenance", "read_manifest", "refresh_views", "reproduce",
     "run_findings", "run_notebook", "run_query", "verify", "write_findings",

@@ -15,7 +15,9 @@ _PROVENANCE = [
     ("source_format", "VARCHAR NOT NULL"),
     ("source_file", "VARCHAR NOT NULL"),
     ("source_record", "BIGINT NOT NULL"),
-    ("extra", "JSON"),
+    # Whole source records end up here; zstd writes them several times faster than DuckDB's
+    # default string compression and keeps them smaller.
+    ("extra", "JSON USING COMPRESSION zstd"),
 ]
 
 EVENT_TABLES: dict[str, list[tuple[str, str]]] = {
@@ -77,7 +79,7 @@ BOOKKEEPING_TABLES: dict[str, list[tuple[str, str]]] = {
         ("source_sha256", "VARCHAR NOT NULL"),
         ("source_record", "BIGINT"),
         ("reason", "VARCHAR NOT NULL"),
-        ("raw", "VARCHAR"),
+        ("raw", "VARCHAR USING COMPRESSION zstd"),
     ],
     # One row per reference file loaded (networks, actors, assets, policy): its hash is part of
     # every finding's input fingerprint.
@@ -154,7 +156,7 @@ def column_type(table: str, column: str) -> str:
     """The DuckDB type of one column, without constraints (``BIGINT``, ``TIMESTAMPTZ``...)."""
     for name, decl in ALL_TABLES[table]:
         if name == column:
-            return decl.replace(" NOT NULL", "").replace(" PRIMARY KEY", "")
+            return decl.replace(" NOT NULL", "").replace(" PRIMARY KEY", "").split(" USING ")[0]
     raise KeyError(f"{table} has no column {column!r}")
 
 

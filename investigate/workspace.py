@@ -8,6 +8,7 @@ UTC, so a timestamp means the same instant on every machine.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +18,20 @@ from . import schema
 from .errors import InvestigateError, SchemaVersionError
 
 DEFAULT_MEMORY_LIMIT = "4GB"
+# The memory limit is the budget of the whole process: DuckDB's buffer manager gets this share,
+# the rest is for what DuckDB does not count (Python, the client library, I/O buffers).
+ENGINE_SHARE = 0.75
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``"4GB"`` -> 4_000_000_000 bytes (KB/MB/GB are powers of 10, KiB/MiB/GiB of 2)."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
+    unit = (m.group(2).lower() if m else "") or "b"
+    if not m or unit not in _UNITS:
+        raise InvestigateError(f"memory limit {text!r} is not a size such as 4GB or 512MiB")
+    return int(float(m.group(1)) * _UNITS[unit])
 
 
 def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
@@ -25,7 +40,7 @@ def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
         # Offline always: DuckDB would otherwise try to download extensions it does not have.
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
-        "memory_limit": memory_limit,
+        "memory_limit": f"{int(parse_size(memory_limit) * ENGINE_SHARE) // 2**20}MiB",
     }
     if threads:
         config["threads"] = int(threads)
@@ -36,6 +51,8 @@ def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
     except duckdb.Error as exc:
         raise InvestigateError(f"{path}: cannot open the workspace ({exc})") from None
     con.execute("SET TimeZone = 'UTC'")
+    # No progress bar on stdout: it would mix with the CLI's output and notebooks' cells.
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -66,7 +83,8 @@ class Workspace:
         path : path-like, optional
             The DuckDB file. ``None`` keeps everything in memory.
         memory_limit : str
-            DuckDB's memory limit (``"4GB"``); work beyond it spills to ``temp_directory``.
+            The memory this workspace may use (``"4GB"``): DuckDB gets three quarters of it, and
+            work beyond that spills to ``temp_directory`` instead of failing.
         threads : int, optional
             Worker threads; DuckDB's default (all cores) when omitted.
         read_only : bool

@@ -256,10 +256,10 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
     col_list = ", ".join(cols)
     loaded = con.execute(
         f"INSERT INTO {table} ({col_list}, source_format, source_file, source_record) "
-        f"SELECT {col_list}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL ORDER BY __rec",
+        f"SELECT {col_list}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL",
         [format, display]).fetchone()[0]
     rejected = con.execute(
-        f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql}) ORDER BY __rec",
+        f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql})",
         [display, sha]).fetchone()[0]
     if loaded + rejected != total:  # the contract itself: never drop a record silently
         raise InvestigateError(f"{display}: read {total} records but loaded {loaded} and rejected "

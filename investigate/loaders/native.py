@@ -104,26 +104,34 @@ class JsonSpecLoader(SpecLoader):
     extensions = (".json", ".jsonl", ".ndjson", ".log")
 
     def stage(self, con, source: SourceFile, mapping: Mapping | None) -> None:
-        p = Params()
-        lines, cleanup = json_lines_relation(con, source, p)
+        # The lines are read first (numbering them keeps that scan on one thread); the parsing
+        # then runs on every core.
+        pl = Params()
+        lines, cleanup = json_lines_relation(con, source, pl)
         try:
-            names = list(self.spec.fields)
-            paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
-            picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
-            patch = p.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), "JSON")
-            parsed = (f"SELECT __rec, __line, __kind, {picked} FROM ("
-                      f"SELECT __rec, __line, __kind, CASE WHEN __kind = 'OBJECT' "
-                      f"THEN json_extract_string(__line, {paths}) END AS __f FROM ("
-                      f"SELECT __rec, __line, CASE WHEN json_valid(__line) THEN json_type(__line) END AS __kind "
-                      f"FROM {lines}))")
-            sql = self._select(
-                f"({parsed})", p, source,
-                extra_sql=f"CASE WHEN __kind = 'OBJECT' THEN json_merge_patch(__line, {patch}) END",
-                pre_reasons=[("__kind IS NULL", "'not valid JSON'"),
-                             ("__kind <> 'OBJECT'", "'not a JSON object (a JSON ' || lower(__kind) || ')'")])
-            con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+            con.execute(f"CREATE TEMP TABLE __lines AS SELECT * FROM {lines}", pl.values)
         finally:
             cleanup()
+        p = Params()
+        names = list(self.spec.fields)
+        paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
+        picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
+        # One parse per record: try() gives NULL for text that is not JSON; an array or a
+        # scalar is told apart by its first character (json_type only runs for those).
+        parsed = (f"SELECT __rec, __line, __kind, {picked} FROM ("
+                  f"SELECT __rec, __line, __f, CASE WHEN __f IS NULL THEN NULL "
+                  f"WHEN starts_with(ltrim(__line), '{{') THEN 'OBJECT' ELSE json_type(__line) END AS __kind "
+                  f"FROM (SELECT __rec, __line, try(json_extract_string(__line, {paths})) AS __f FROM __lines))")
+        extra = "__line"  # the record itself: one parse fewer than cutting keys out
+        if self.spec.extra_exclude:
+            patch = p.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), "JSON")
+            extra = f"json_merge_patch(__line, {patch})"
+        sql = self._select(
+            f"({parsed})", p, source,
+            extra_sql=f"CASE WHEN __kind = 'OBJECT' THEN {extra} END",
+            pre_reasons=[("__kind IS NULL", "'not valid JSON'"),
+                         ("__kind <> 'OBJECT'", "'not a JSON object (a JSON ' || lower(__kind) || ')'")])
+        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
 
 
 class LineSpecLoader(SpecLoader):

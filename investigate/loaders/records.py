@@ -37,12 +37,15 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 def lines_sql(source: SourceFile, p: Params, path: str | None = None) -> str:
     """SELECT ``__rec`` (line number) and ``__line`` (text, no line ending) for every non-blank
     line of the file, streamed by DuckDB."""
-    read = (f"SELECT ordinality AS __rec, rtrim(line, chr(13)) AS __line FROM read_csv("
+    # suffix() and a regex that stops at the first non-blank character: rtrim()/trim() walk
+    # every line in full, which made reading several times slower.
+    read = (f"SELECT ordinality AS __rec, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) "
+            f"ELSE line END AS __line FROM read_csv("
             f"{p.add(path or str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
             f"delim='\\0', quote='', escape='', auto_detect=false, strict_mode=false, "
             f"compression={p.add('none' if path else source.compression)}, "
             f"max_line_size={MAX_LINE_BYTES}) WITH ORDINALITY")
-    return f"(SELECT __rec, __line FROM ({read}) WHERE __line IS NOT NULL AND trim(__line) <> '')"
+    return f"(SELECT __rec, __line FROM ({read}) WHERE regexp_matches(__line, '\\S'))"
 
 
 def _read_text(source: SourceFile) -> str:
