@@ -24,22 +24,21 @@ def _open(args, read_only=False) -> Workspace:
 
 
 def cmd_formats(args) -> int:
+    print(f"{'auto':<15} {'(format decides)':<18} recognise each file's format from its first records")
     for name, loader in loaders.formats().items():
         table = loader.table or "(mapping decides)"
         mapping = "needs --mapping" if loader.needs_mapping else ""
-        print(f"{name:<10} {table:<18} {loader.description} {mapping}".rstrip())
+        print(f"{name:<15} {table:<18} {loader.description} {mapping}".rstrip())
     return 0
 
 
 def cmd_ingest(args) -> int:
     failed = 0
     with _open(args) as ws:
-        loader = None if args.format == "auto" else loaders.get_loader(args.format)
-        for path in loaders.base.expand_paths(args.files, loader):
-            try:
-                result = loaders.ingest_file(ws, path, args.format, mapping=args.mapping, strict=args.strict)
-            except InvestigateError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+        for _, result, error in loaders.base.iter_ingest(ws, args.files, args.format,
+                                                         mapping=args.mapping, strict=args.strict):
+            if error is not None:
+                print(f"error: {error}", file=sys.stderr)
                 failed += 1
                 continue
             line = result.summary()

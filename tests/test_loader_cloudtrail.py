@@ -299,3 +299,22 @@ def test_records_wrapper_unwraps_like_the_peer(ws):
     got = ws.sql("SELECT event_id, strftime(ts, '%Y-%m-%dT%H:%M:%SZ'), extra->>'sourceIPAddress' "
                  "FROM access_events ORDER BY source_record").fetchall()
     assert got == [(r["eventID"], r["eventTime"], r["sourceIPAddress"]) for r in expected]
+
+
+def test_auto_on_a_folder_loads_what_it_recognises_and_skips_the_rest(ws, tmp_path, capsys):
+    from investigate.cli import main
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "trail.json").write_text(json.dumps({"Records": [event(), event("PutObject")]}))
+    (folder / "README.txt").write_text("exported by the platform team on 5 January\n")
+    results = inv.ingest(ws, folder, "auto")
+    assert [(Path(r.path).name, r.format, r.rows_loaded, r.skipped, r.note) for r in results] == [
+        ("README.txt", "auto", 0, True, "format not recognised"),
+        ("trail.json", "cloudtrail", 2, False, "format auto: cloudtrail")]
+    with pytest.raises(inv.UnknownFormatError, match="README.txt: cannot tell which format this is"):
+        inv.ingest(ws, folder / "README.txt", "auto")
+    assert main(["ingest", str(tmp_path / "ws.duckdb"), str(folder), "--format", "auto"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "README.txt: skipped (format not recognised)",
+        "trail.json: read 2, loaded 2, rejected 0 -> access_events (format auto: cloudtrail)"]

@@ -271,22 +271,54 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
     result.rejects = [Reject(r, reason, raw) for r, reason, raw in first_bad]
 
 
-def expand_paths(paths, loader: Loader | None) -> list[Path]:
+def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:
     """Files named directly, plus files below named directories that the loader accepts (with
-    no loader, as for ``--format auto``: every file but hidden ones)."""
-    out: list[Path] = []
+    no loader, as for ``--format auto``: every file but hidden ones); each with whether it was
+    found in a directory."""
+    out: list[tuple[Path, bool]] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
-                              and (loader is None or loader.accepts(f))))
+            out.extend((f, True) for f in sorted(p.rglob("*")) if f.is_file()
+                       and not f.name.startswith(".") and (loader is None or loader.accepts(f)))
         else:
-            out.append(p)
+            out.append((p, False))
     return out
 
 
-def ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False) -> list[LoadResult]:
-    """Load several files (and directories) with one format; see :func:`ingest_file`."""
+def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False):
+    """Load files and directories one by one, yielding ``(path, result, error)`` for each.
+
+    With ``format="auto"``, a file found in a directory that no format recognises is skipped
+    with a note (a folder of exports often holds a README or a manifest); a file named directly
+    is an error.
+    """
+    from ..errors import UnknownFormatError
+
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    return [ingest_file(ws, p, format, mapping=mapping, strict=strict)
-            for p in expand_paths(paths, None if format == "auto" else get_loader(format))]
+    loader = None if format == "auto" else get_loader(format)
+    for path, from_dir in expand_paths(paths, loader):
+        try:
+            yield path, ingest_file(ws, path, format, mapping=mapping, strict=strict), None
+        except UnknownFormatError as exc:
+            if not from_dir:
+                yield path, None, exc
+                continue
+            yield path, LoadResult(path=str(path.absolute()), format="auto", table=None, sha256="",
+                                   skipped=True, note="format not recognised"), None
+        except InvestigateError as exc:
+            yield path, None, exc
+
+
+def ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False) -> list[LoadResult]:
+    """Load several files (and directories) with one format; see :func:`ingest_file`.
+
+    Stops at the first file that cannot be read (the files before it stay loaded); the CLI
+    goes on to the next file instead and reports each.
+    """
+    results = []
+    for _, result, error in iter_ingest(ws, paths, format, mapping=mapping, strict=strict):
+        if error is not None:
+            raise error
+        results.append(result)
+    return results

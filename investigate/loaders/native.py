@@ -92,8 +92,7 @@ def json_lines_relation(con, source: SourceFile, p: Params):
     cleanup function. Records that cannot be split out go to ``__structural``."""
     if is_line_oriented(source):
         return lines_sql(source, p), (lambda: None)
-    tmpdir = con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or None
-    doc = document_records(source, tmpdir=tmpdir if tmpdir and tmpdir != ".tmp" else None)
+    doc = document_records(source)
     _structural_from(con, doc.problems)
     return lines_sql(source, p, path=doc.path), doc.cleanup
 
