@@ -91,6 +91,7 @@ def write_file(path: Path, size_mb: int) -> int:
 DUCKDB_RUN = """
 import duckdb, sys, time, resource
 con = duckdb.connect(sys.argv[2], config={"memory_limit": sys.argv[3]})
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute("CREATE TABLE t AS SELECT * FROM read_json(?, format='newline_delimited')", [sys.argv[1]])
 n = con.execute("SELECT count(*) FROM t").fetchone()[0]
@@ -110,7 +111,7 @@ assert r.rows_rejected == 0, r.rejects[:3]
 
 def run(code: str, *args: str) -> tuple[float, int, int]:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
-    seconds, rows, peak_kb = out.stdout.split()
+    seconds, rows, peak_kb = out.stdout.strip().splitlines()[-1].split()
     return float(seconds), int(rows), int(peak_kb)
 
 

@@ -152,11 +152,14 @@ def test_delivery_shapes_give_the_same_rows(tmp_path, shape):
                    (2, "id-ConsoleLogin-2022-01-05T09:00:00Z", datetime(2022, 1, 5, 9, tzinfo=UTC), "login")]
 
 
-def test_truncated_document_rejects_what_cannot_be_split(ws, tmp_path):
+def test_truncated_delivery_file_keeps_the_events_before_the_cut(ws, tmp_path):
     text = json.dumps({"Records": [event(), event("PutObject")]}, indent=2)
-    result = load(ws, tmp_path, text=text[: len(text) // 2 + 40])
-    assert result.rows_loaded == 0 and result.rows_rejected == 1
-    assert result.rejects[0].reason.startswith("not valid JSON from line 1 on")
+    cut = text.index('"PutObject"')
+    result = load(ws, tmp_path, text=text[:cut])
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+    assert result.rejects[0].record == 2
+    assert result.rejects[0].reason.startswith("not valid JSON from line ")
+    assert row(ws, 1)[5] == "GetObject"
 
 
 def test_digest_files_are_skipped_with_a_note(ws, tmp_path):

@@ -28,6 +28,21 @@ MAX_REJECTS_IN_RESULT = 50
 
 
 @dataclass
+class StageOutput:
+    """What a loader's stage may hand back beyond ``__staged``.
+
+    ``extra_sql`` (with its ``params``): a relation ``(__rec, extra)`` joined to the good rows
+    when they are written, for formats whose ``extra`` is the whole record: it is read from
+    the source again rather than copied through a temporary table, so memory stays bounded on
+    files larger than the memory limit. ``cleanup`` runs when the file is done.
+    """
+
+    extra_sql: str | None = None
+    params: dict = field(default_factory=dict)
+    cleanup: object = None
+
+
+@dataclass
 class Reject:
     record: int | None
     reason: str
@@ -72,7 +87,7 @@ class Loader:
     extensions: tuple[str, ...] = ()
 
     def stage(self, con: duckdb.DuckDBPyConnection, source: SourceFile,
-              mapping: Mapping | None) -> None:
+              mapping: Mapping | None) -> StageOutput | None:
         """Create ``__staged`` (and optionally ``__structural``) for one file."""
         raise NotImplementedError
 
@@ -218,8 +233,12 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
             if source.empty:
                 result.note = _join(chosen, "empty file: no records")
             else:
-                loader.stage(con, source, mp)
-                _write_staged(con, result, table, format, display, source.sha256, strict)
+                staged = loader.stage(con, source, mp) or StageOutput()
+                try:
+                    _write_staged(con, result, table, format, display, source.sha256, strict, staged)
+                finally:
+                    if staged.cleanup:
+                        staged.cleanup()
                 if result.rows_read == 0:
                     result.note = _join(chosen, "no records (header only)")
             con.execute(
@@ -236,7 +255,7 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
 
 
 def _write_staged(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-                  strict: bool) -> None:
+                  strict: bool, staged: StageOutput) -> None:
     has_structural = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [STRUCTURAL]).fetchone()[0]
     bad_sql = f"SELECT __rec, __reason, __raw FROM {STAGED} WHERE __reason IS NOT NULL"
@@ -254,10 +273,19 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
     cols = [c for c in schema.columns(table)
             if c not in ("source_format", "source_file", "source_record")]
     col_list = ", ".join(cols)
+    params = {"format": format, "file": display}
+    if staged.extra_sql:
+        # The good rows meet their source records again by record number.
+        # TRY_CAST: the relation holds the rejected records too, which may not be JSON.
+        picked = ", ".join(f"s.{c}" if c != "extra" else "TRY_CAST(e.extra AS JSON)" for c in cols)
+        source_sql = (f"FROM {STAGED} s JOIN ({staged.extra_sql}) e ON e.__rec = s.__rec "
+                      "WHERE s.__reason IS NULL")
+        params.update(staged.params)
+    else:
+        picked, source_sql = col_list, f"FROM {STAGED} s WHERE s.__reason IS NULL"
     loaded = con.execute(
         f"INSERT INTO {table} ({col_list}, source_format, source_file, source_record) "
-        f"SELECT {col_list}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL",
-        [format, display]).fetchone()[0]
+        f"SELECT {picked}, $format, $file, s.__rec {source_sql}", params).fetchone()[0]
     rejected = con.execute(
         f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql})",
         [display, sha]).fetchone()[0]

@@ -17,7 +17,7 @@ import json
 from ..errors import MappingError
 from .base import STAGED, STRUCTURAL, Loader, register
 from .mapping import Mapping, check_expression
-from .native import json_lines_relation
+from .native import json_records
 from .sources import SourceFile, header_fields
 from .records import MAX_LINE_BYTES
 from .typed import Params, build_select, quote_ident
@@ -150,8 +150,9 @@ class JsonLinesLoader(Loader):
         if mapping.encoding not in (None, "utf-8") or source.encoding != "utf-8":
             raise MappingError(f"{source.path}: JSON Lines must be UTF-8 (RFC 8259); convert the "
                                "file first, e.g. with iconv")
+        records, cleanup = json_records(con, source)
         p = Params()
-        lines, cleanup = json_lines_relation(con, source, p)
+        lines = records(p)
         from_sql = f"(SELECT __rec, __line, TRY_CAST(__line AS JSON) AS __j FROM {lines})"
         top_keys = [s.column for s in mapping.columns.values() if s.column is not None]
 

@@ -25,7 +25,7 @@ from importlib import resources
 
 import yaml
 
-from .base import STAGED, STRUCTURAL, Loader
+from .base import STAGED, STRUCTURAL, Loader, StageOutput
 from .mapping import Mapping, parse_mapping
 from .records import document_records, is_line_oriented, lines_sql
 from .sources import SourceFile
@@ -87,14 +87,15 @@ def _structural_from(con, problems) -> None:
         con.executemany(f"INSERT INTO {STRUCTURAL} VALUES (?, ?, ?)", problems)
 
 
-def json_lines_relation(con, source: SourceFile, p: Params):
-    """The file's JSON records as ``(__rec, __line)``, whatever its shape; returns the SQL and a
-    cleanup function. Records that cannot be split out go to ``__structural``."""
+def json_records(con, source: SourceFile):
+    """The file's JSON records, whatever its shape: returns a function giving the SQL of
+    ``(__rec, __line)`` (it can be read more than once) and a cleanup function. Records that
+    cannot be split out go to ``__structural``."""
     if is_line_oriented(source):
-        return lines_sql(source, p), (lambda: None)
+        return (lambda p: lines_sql(source, p)), (lambda: None)
     doc = document_records(source)
     _structural_from(con, doc.problems)
-    return lines_sql(source, p, path=doc.path), doc.cleanup
+    return (lambda p: lines_sql(source, p, path=doc.path)), doc.cleanup
 
 
 class JsonSpecLoader(SpecLoader):
@@ -102,16 +103,13 @@ class JsonSpecLoader(SpecLoader):
 
     extensions = (".json", ".jsonl", ".ndjson", ".log")
 
-    def stage(self, con, source: SourceFile, mapping: Mapping | None) -> None:
-        # The lines are read first (numbering them keeps that scan on one thread); the parsing
-        # then runs on every core.
-        pl = Params()
-        lines, cleanup = json_lines_relation(con, source, pl)
-        try:
-            con.execute(f"CREATE TEMP TABLE __lines AS SELECT * FROM {lines}", pl.values)
-        finally:
-            cleanup()
+    def stage(self, con, source: SourceFile, mapping: Mapping | None) -> StageOutput:
+        # Two passes over the records, each streamed: this one types them into a thin table
+        # (no record text but for rejects); the writer then reads them again for `extra` and
+        # joins by record number. Nothing of the size of the file is held or spilled.
+        records, cleanup = json_records(con, source)
         p = Params()
+        lines = records(p)
         names = list(self.spec.fields)
         paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
         picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
@@ -120,17 +118,29 @@ class JsonSpecLoader(SpecLoader):
         parsed = (f"SELECT __rec, __line, __kind, {picked} FROM ("
                   f"SELECT __rec, __line, __f, CASE WHEN __f IS NULL THEN NULL "
                   f"WHEN starts_with(ltrim(__line), '{{') THEN 'OBJECT' ELSE json_type(__line) END AS __kind "
-                  f"FROM (SELECT __rec, __line, try(json_extract_string(__line, {paths})) AS __f FROM __lines))")
-        extra = "__line"  # the record itself: one parse fewer than cutting keys out
-        if self.spec.extra_exclude:
-            patch = p.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), "JSON")
-            extra = f"json_merge_patch(__line, {patch})"
+                  f"FROM (SELECT __rec, __line, try(json_extract_string(__line, {paths})) AS __f FROM {lines}))")
+        kind_word = ("CASE __kind WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' "
+                     "THEN 'number' WHEN 'DOUBLE' THEN 'number' ELSE lower(__kind) END")
         sql = self._select(
-            f"({parsed})", p, source,
-            extra_sql=f"CASE WHEN __kind = 'OBJECT' THEN {extra} END",
+            f"({parsed})", p, source, extra_sql="NULL",
             pre_reasons=[("__kind IS NULL", "'not valid JSON'"),
-                         ("__kind <> 'OBJECT'", "'not a JSON object (a JSON ' || lower(__kind) || ')'")])
-        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+                         ("__kind <> 'OBJECT'", f"'not a JSON object (a JSON ' || {kind_word} || ')'")])
+        try:
+            con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+        except BaseException:
+            cleanup()
+            raise
+        pe = Params()
+        lines_again = records(pe)
+        extra = "__line"  # the record itself
+        if self.spec.extra_exclude:
+            patch = pe.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), "JSON")
+            extra = f"json_merge_patch(__line, {patch})"
+        # Only the loaded records: their text is known to be a JSON object (the filter runs
+        # before the expression, so a reject's text is never parsed here).
+        good = f"SELECT __rec FROM {STAGED} WHERE __reason IS NULL"
+        return StageOutput(extra_sql=f"SELECT __rec, {extra} AS extra FROM {lines_again} WHERE __rec IN ({good})",
+                           params=pe.values, cleanup=cleanup)
 
 
 class LineSpecLoader(SpecLoader):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 
@@ -102,51 +103,76 @@ class DocumentRecords:
             pass
 
 
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
-
-
 def document_records(source: SourceFile, wrapper_keys=WRAPPER_KEYS, tmpdir: str | None = None) -> DocumentRecords:
     """Decode every JSON value in the file and write its records, one per line.
 
     A wrapper object contributes the elements of its list; an array its elements; any other
     value is one record. Values may follow each other separated by white space or commas (MySQL
-    writes its audit log as an array without brackets). Where the text stops being JSON, the
-    rest of the file is one reject naming the line, since no record boundary can be trusted
-    after it.
+    writes its audit log as an array without brackets). A top-level array, or a wrapper's list,
+    is entered and decoded element by element, so a file cut part-way still gives every record
+    before the cut. Where the text stops being JSON, the rest of the file is one reject naming
+    the line, since no record boundary can be trusted after it.
     """
     text = _read_text(source)
     decoder = json.JSONDecoder()
+    wrapper_start = re.compile(r'\{\s*"(?:' + "|".join(map(re.escape, wrapper_keys)) + r')"\s*:\s*\[')
     fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="investigate-records-", dir=tmpdir)
     out = DocumentRecords(path)
     pos, end = 0, len(text)
+    closing = ""  # what closes the array we are inside: "]" (an array), "]}" (a wrapper), or ""
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        def emit(value) -> None:
-            out.count += 1
-            fh.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
-
         while True:
             while pos < end and text[pos] in " \t\r\n,\ufeff":
                 pos += 1
             if pos >= end:
                 break
-            if text[pos] == "]" and text[pos:].strip() in ("]", "],"):
-                break  # the closing bracket of an array whose opening one we skipped
+            if closing and text.startswith("]", pos):
+                pos = _after_members(text, pos + 1, decoder) if closing == "]}" else pos + 1
+                closing = ""
+                continue
+            if not closing:
+                if text[pos] == "[":
+                    closing, pos = "]", pos + 1
+                    continue
+                m = wrapper_start.match(text, pos)
+                if m:
+                    closing, pos = "]}", m.end()
+                    continue
             try:
                 value, pos = decoder.raw_decode(text, pos)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 out.count += 1
-                tail = text[exc.pos if hasattr(exc, "pos") else pos:][:200]
-                out.problems.append((out.count, f"not valid JSON from line {_line_of(text, pos)} on "
-                                                f"({exc.msg if hasattr(exc, 'msg') else exc}); the rest "
-                                                "of the file cannot be split into records", tail))
+                out.problems.append((out.count, f"not valid JSON from line {exc.lineno} on ({exc.msg}); "
+                                                "the rest of the file cannot be split into records",
+                                     text[pos:pos + 200]))
                 break
-            records = value
-            if isinstance(value, dict):
+            if not closing and isinstance(value, dict):
                 wrapped = next((value[k] for k in wrapper_keys if isinstance(value.get(k), list)), None)
                 records = wrapped if wrapped is not None else [value]
-            elif not isinstance(value, list):
+            elif not closing and isinstance(value, list):
+                records = value
+            else:
                 records = [value]
             for record in records:
-                emit(record)
+                out.count += 1
+                fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
     return out
+
+
+def _after_members(text: str, pos: int, decoder: json.JSONDecoder) -> int:
+    """Past the rest of a wrapper object once its list is read: further ``"key": value``
+    members (a next-page token, a count) and the closing brace."""
+    end = len(text)
+    while pos < end:
+        while pos < end and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= end or text[pos] == "}":
+            return pos + 1
+        try:
+            _, pos = decoder.raw_decode(text, pos)      # the key
+            while pos < end and text[pos] in " \t\r\n:":
+                pos += 1
+            _, pos = decoder.raw_decode(text, pos)      # its value
+        except json.JSONDecodeError:
+            return pos  # left for the main loop to report
+    return pos
