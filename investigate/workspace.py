@@ -20,7 +20,7 @@ from .errors import InvestigateError, SchemaVersionError
 DEFAULT_MEMORY_LIMIT = "4GB"
 # The memory limit is the budget of the whole process: DuckDB's buffer manager gets this share,
 # the rest is for what DuckDB does not count (Python, the client library, I/O buffers).
-ENGINE_SHARE = 0.75
+ENGINE_SHARE = 0.6
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -51,8 +51,12 @@ def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
     except duckdb.Error as exc:
         raise InvestigateError(f"{path}: cannot open the workspace ({exc})") from None
     con.execute("SET TimeZone = 'UTC'")
-    # No progress bar on stdout: it would mix with the CLI's output and notebooks' cells.
-    con.execute("SET enable_progress_bar = false")
+    # No progress bar on stdout: it would mix with the CLI's output. (In a Jupyter kernel
+    # DuckDB refuses to change the setting at all without ipywidgets; it is left as it is there.)
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
     return con
 
 
@@ -83,8 +87,8 @@ class Workspace:
         path : path-like, optional
             The DuckDB file. ``None`` keeps everything in memory.
         memory_limit : str
-            The memory this workspace may use (``"4GB"``): DuckDB gets three quarters of it, and
-            work beyond that spills to ``temp_directory`` instead of failing.
+            The memory this workspace may use (``"4GB"``): DuckDB gets 60% of it (the rest is for
+            what it does not count), and work beyond that spills to ``temp_directory``.
         threads : int, optional
             Worker threads; DuckDB's default (all cores) when omitted.
         read_only : bool

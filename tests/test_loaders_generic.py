@@ -210,7 +210,7 @@ def test_empty_file_is_recorded_with_zero_rows(ws, tmp_path):
 def test_header_only_file_has_no_records(ws, tmp_path):
     f = write(tmp_path / "header.csv", [HEADER])
     result = ingest_file(ws, f, "csv", mapping=MAPPING)
-    assert (result.rows_read, result.rows_loaded, result.note) == (0, 0, "no records (header only)")
+    assert (result.rows_read, result.rows_loaded, result.note) == (0, 0, "no records")
 
 
 def test_truncated_gzip_is_refused_and_leaves_the_workspace_unchanged(ws, tmp_path):

@@ -11,6 +11,7 @@ rejects, and check ``rows_read = rows_loaded + rows_rejected``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,7 +164,15 @@ def _drop_temps(con) -> None:
 
 
 def _clean_duckdb_message(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0]
+    full = str(exc)
+    m = re.search(r"CSV Error on Line: (\d+).*?Maximum line size of (\d+) bytes exceeded\. Actual Size:(\d+)",
+                  full, re.S)
+    if m:
+        line, limit, size = (int(g) for g in m.groups())
+        return (f"line {line} is {size:,} bytes long, more than the {limit:,} bytes a record may have; "
+                "nothing of the file was loaded (split the record out, or ask for the export in "
+                "another layout)")
+    text = full.strip().splitlines()[0]
     for prefix in ("IO Error: ", "Invalid Input Error: ", "Conversion Error: ", "Binder Error: "):
         text = text.removeprefix(prefix)
     return text
@@ -240,7 +249,7 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                     if staged.cleanup:
                         staged.cleanup()
                 if result.rows_read == 0:
-                    result.note = _join(chosen, "no records (header only)")
+                    result.note = _join(chosen, "no records")
             con.execute(
                 "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, ts_min = ?, "
                 "ts_max = ? WHERE sha256 = ?",

@@ -32,7 +32,7 @@ WRAPPER_KEYS = ("Records", "records", "value", "events", "logs")
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 # Longest record read as a line (DuckDB sizes its read buffers from it, so it stays modest); a
 # longer record is a reject with a reason, not a failed load.
-MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_LINE_BYTES = 4 * 1024 * 1024
 
 
 def lines_sql(source: SourceFile, p: Params, path: str | None = None) -> str:
@@ -142,7 +142,8 @@ def document_records(source: SourceFile, wrapper_keys=WRAPPER_KEYS, tmpdir: str 
                 value, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
                 out.count += 1
-                out.problems.append((out.count, f"not valid JSON from line {exc.lineno} on ({exc.msg}); "
+                line = text.count("\n", 0, pos) + 1  # where the bad record starts
+                out.problems.append((out.count, f"not valid JSON from line {line} on ({exc.msg}); "
                                                 "the rest of the file cannot be split into records",
                                      text[pos:pos + 200]))
                 break
