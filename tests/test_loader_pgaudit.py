@@ -293,3 +293,17 @@ def test_real_regression_output_parses_completely_once_given_a_prefix(ws, tmp_pa
                           "count(*) FILTER (WHERE extra->>'parameter' LIKE '%<long param suppressed>%') "
                           "FROM access_events").fetchone()
     assert placeholders == (6, 1)
+
+
+def test_permission_denied_errors_are_refused_accesses(ws):
+    """A refused statement leaves no AUDIT entry: the ERROR and its STATEMENT (same process)
+    are loaded as one record with outcome failure; other errors are not records."""
+    r = load(ws, FIXTURES / "permission_denied.log")
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 3, 0)
+    got = ws.sql("""SELECT source_record, actor_id, action, raw_action, resource, outcome, extra->>'statement'
+                    FROM access_events ORDER BY 1""").fetchall()
+    assert got == [
+        (1, "alice", "read", "SELECT", "db://shop/public.account", None, "select * from account"),
+        (2, "mallory", "read", "SELECT", "db://shop/payroll", "failure", "select *\n  from payroll where id = 1"),
+        (6, "eve", "other", None, "db://shop/secret", "failure", None),  # no STATEMENT line followed
+    ]

@@ -84,11 +84,20 @@ class PgauditLoader(LineSpecLoader):
         return 100 if _SNIFF.search(head) else 0
 
     def lines(self, source: SourceFile, p: Params) -> str:
-        """One row per AUDIT entry: ``__rec`` (its first line), ``__line`` (the lines as written,
-        joined with newlines) and ``__text`` (the same with PostgreSQL's continuation tabs
-        removed), which the pattern parses."""
+        """One row per record: ``__rec`` (its first line), ``__line`` (the lines as written,
+        joined with newlines) and ``__text`` (what the pattern parses).
+
+        The records are the AUDIT entries (``__text``: the entry with PostgreSQL's continuation
+        tabs removed) and the ``permission denied`` errors: a refused access leaves no AUDIT
+        entry, only an ERROR and the STATEMENT that caused it. Such an error is written out as
+        an AUDIT entry of class ``DENIED`` (the command, object and statement taken from the
+        two), so one pattern reads both and the columns say ``outcome = failure``.
+        """
         start, after = p.add(_ENTRY_START, "VARCHAR"), p.add(_AFTER_LEVEL, "VARCHAR")
         prefix = p.add(_PREFIX, "VARCHAR")
+        level = p.add(rf"\b({_LEVELS}):  ", "VARCHAR")
+        pid = p.add(_PID, "VARCHAR")
+        denied = p.add(r"ERROR:  permission denied for ([a-z ]+?) (\S+)\s*$", "VARCHAR")
         # Blank lines are not in lines_sql(); a gap in the line numbers puts them back, so a
         # statement keeps its empty lines.
         return f"""(
@@ -107,10 +116,30 @@ class PgauditLoader(LineSpecLoader):
                                   '' ORDER BY __rec) AS __line,
                        bool_or(__start AND __audit) AS __audit,
                        bool_or(__start AND __prefixed) AS __prefixed
-                FROM grouped WHERE __grp > 0 GROUP BY __grp)
+                FROM grouped WHERE __grp > 0 GROUP BY __grp),
+            texts AS (
+                SELECT *, CASE WHEN __prefixed THEN replace(__line, chr(10) || chr(9), chr(10)) ELSE __line END AS __text,
+                       regexp_extract(__line, {level}, 1) AS __level,
+                       coalesce(nullif(regexp_extract(split_part(__line, chr(10), 1), {pid}, 1), ''),
+                                nullif(regexp_extract(split_part(__line, chr(10), 1), {pid}, 2), '')) AS __pid
+                FROM entries),
+            sessions AS (
+                -- the entry that follows in the same server process: an error's STATEMENT
+                SELECT *, CASE WHEN __pid IS NOT NULL THEN lead(__text) OVER (PARTITION BY __pid ORDER BY __rec) END AS __next,
+                       CASE WHEN __pid IS NOT NULL THEN lead(__level) OVER (PARTITION BY __pid ORDER BY __rec) END AS __next_level
+                FROM texts),
+            refused AS (
+                SELECT *, regexp_extract(split_part(__text, chr(10), 1), {denied}, ['kind', 'object']) AS __d,
+                       CASE WHEN __next_level = 'STATEMENT' THEN regexp_extract(__next, '(?s)STATEMENT:  (.*)$', 1) END AS __stmt
+                FROM sessions WHERE NOT __audit AND __level = 'ERROR')
+            SELECT __rec, __line, __text FROM texts WHERE __audit
+            UNION ALL
             SELECT __rec, __line,
-                   CASE WHEN __prefixed THEN replace(__line, chr(10) || chr(9), chr(10)) ELSE __line END AS __text
-            FROM entries WHERE __audit)"""
+                   regexp_extract(split_part(__text, chr(10), 1), {prefix}, 1) || 'LOG:  AUDIT: SESSION,0,0,DENIED,'
+                   || coalesce(upper(nullif(regexp_extract(__stmt, '^\s*([A-Za-z]+)', 1), '')), '') || ','
+                   || upper(__d.kind) || ',' || __d.object || ','
+                   || '"' || replace(coalesce(__stmt, ''), '"', '""') || '"' || ',<not logged>' AS __text
+            FROM refused WHERE __d.object <> '')"""
 
     def stage(self, con, source: SourceFile, mapping) -> None:
         p = Params()
