@@ -98,6 +98,7 @@ class PgauditLoader(LineSpecLoader):
         level = p.add(rf"\b({_LEVELS}):  ", "VARCHAR")
         pid = p.add(_PID, "VARCHAR")
         denied = p.add(r"ERROR:  permission denied for ([a-z ]+?) (\S+)\s*$", "VARCHAR")
+        first_word = p.add(r"^\s*([A-Za-z]+)", "VARCHAR")
         # Blank lines are not in lines_sql(); a gap in the line numbers puts them back, so a
         # statement keeps its empty lines.
         return f"""(
@@ -136,7 +137,7 @@ class PgauditLoader(LineSpecLoader):
             UNION ALL
             SELECT __rec, __line,
                    regexp_extract(split_part(__text, chr(10), 1), {prefix}, 1) || 'LOG:  AUDIT: SESSION,0,0,DENIED,'
-                   || coalesce(upper(nullif(regexp_extract(__stmt, '^\s*([A-Za-z]+)', 1), '')), '') || ','
+                   || coalesce(upper(nullif(regexp_extract(__stmt, {first_word}, 1), '')), '') || ','
                    || upper(__d.kind) || ',' || __d.object || ','
                    || '"' || replace(coalesce(__stmt, ''), '"', '""') || '"' || ',<not logged>' AS __text
             FROM refused WHERE __d.object <> '')"""
