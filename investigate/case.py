@@ -5,6 +5,7 @@
     name: ...
     inputs:
       - {path: exports/access.csv, format: csv, mapping: mappings/access.yml}
+      - {path: exports/AWSLogs, format: cloudtrail}     # a folder: every file of the format
     reference:
       networks: reference/network_inventory.csv     # a path, or a list of paths
       actors: reference/staff_roster.csv
@@ -25,7 +26,7 @@ import yaml
 
 from .enrich import KINDS, load_reference, refresh
 from .errors import InvestigateError
-from .loaders import LoadResult, ingest_file
+from .loaders import LoadResult, ingest
 from .workspace import Workspace
 
 
@@ -71,7 +72,8 @@ def ingest_case(ws: Workspace, manifest: str | os.PathLike, *, strict: bool = Fa
         if not isinstance(item, dict) or "path" not in item or "format" not in item:
             raise InvestigateError(f"{base}/case.yml: input {i} needs 'path' and 'format'")
         mapping = base / item["mapping"] if item.get("mapping") else None
-        load.results.append(ingest_file(ws, base / item["path"], item["format"], mapping=mapping,
-                                        strict=strict))
+        # A folder (an AWSLogs/ tree, a log directory) loads every file of the format below it.
+        load.results.extend(ingest(ws, base / item["path"], item["format"], mapping=mapping,
+                                   strict=strict))
     refresh(ws)
     return load
