@@ -40,8 +40,15 @@ class AzureSigninLoader(JsonSpecLoader):
 
     def stage(self, con, source, mapping) -> StageOutput:
         out = super().stage(con, source, mapping)
+        inner = out.pipeline
         # A missing value becomes a JSON null, which the merge patch leaves out: absent, not ''.
         pairs = ", ".join(f"'{key}', {expr}" for key, expr in PROVIDER_GEO.items())
-        out.extra_sql = (f"SELECT __rec, json_merge_patch(extra, json_object({pairs})) AS extra "
-                         f"FROM ({out.extra_sql})")
+
+        def pipeline(p, exclude=None, count_only=False):
+            if count_only:
+                return inner(p, count_only=True)
+            return (f"SELECT * REPLACE (CASE WHEN extra IS NOT NULL THEN "
+                    f"json_merge_patch(extra, json_object({pairs})) END AS extra) FROM ({inner(p, exclude)})")
+
+        out.pipeline = pipeline
         return out

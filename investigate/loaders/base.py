@@ -30,16 +30,21 @@ MAX_REJECTS_IN_RESULT = 50
 
 @dataclass
 class StageOutput:
-    """What a loader's stage may hand back beyond ``__staged``.
+    """How a loader hands a file over: staged, or streamed.
 
-    ``extra_sql`` (with its ``params``): a relation ``(__rec, extra)`` joined to the good rows
-    when they are written, for formats whose ``extra`` is the whole record: it is read from
-    the source again rather than copied through a temporary table, so memory stays bounded on
-    files larger than the memory limit. ``cleanup`` runs when the file is done.
+    Staged (the default, ``pipeline`` None): the loader has created ``__staged`` (and maybe
+    ``__structural``), which the writer reads.
+
+    Streamed: ``pipeline(params, exclude=None, count_only=False)`` returns the SQL of the typed
+    records (``__rec``, ``__reason``, ``__raw``, canonical columns), read straight from the file
+    (with ``count_only``: just the records, unparsed, to count them). The writer inserts the
+    good records, counts all, and only if some were not loaded runs it again restricted to
+    those (``exclude`` is the SQL of the loaded record numbers, applied before any parsing) to
+    collect the rejects with their reasons. Nothing the size of the file is held or spilled, so
+    a file larger than the memory limit loads within it. ``cleanup`` runs when the file is done.
     """
 
-    extra_sql: str | None = None
-    params: dict = field(default_factory=dict)
+    pipeline: object = None
     cleanup: object = None
 
 
@@ -244,8 +249,15 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
             else:
                 staged = loader.stage(con, source, mp) or StageOutput()
                 try:
-                    _write_staged(con, result, table, format, display, source.sha256, strict, staged)
+                    # Record numbers say where each record is; the order rows are written in
+                    # does not matter, and not keeping it lets DuckDB use every core.
+                    con.execute("SET preserve_insertion_order = false")
+                    if staged.pipeline is not None:
+                        _write_streamed(con, result, table, format, display, source.sha256, strict, staged)
+                    else:
+                        _write_staged(con, result, table, format, display, source.sha256, strict)
                 finally:
+                    con.execute("RESET preserve_insertion_order")
                     if staged.cleanup:
                         staged.cleanup()
                 if result.rows_read == 0:
@@ -263,49 +275,79 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     return result
 
 
-def _write_staged(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-                  strict: bool, staged: StageOutput) -> None:
-    has_structural = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [STRUCTURAL]).fetchone()[0]
-    bad_sql = f"SELECT __rec, __reason, __raw FROM {STAGED} WHERE __reason IS NOT NULL"
-    if has_structural:
-        bad_sql += f" UNION ALL SELECT __rec, __reason, __raw FROM {STRUCTURAL}"
-    total = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()[0]
-    if has_structural:
-        total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
+def _columns(table: str) -> list[str]:
+    return [c for c in schema.columns(table) if c not in ("source_format", "source_file", "source_record")]
+
+
+def _finish(con, result: LoadResult, table: str, format: str, display: str, sha: str,
+            strict: bool, loaded: int, bad_sql: str, total: int | None) -> None:
+    """Rejects, counts, the contract check and the time range, the same for both writers."""
     first_bad = con.execute(f"SELECT * FROM ({bad_sql}) ORDER BY __rec NULLS LAST LIMIT ?",
                             [MAX_REJECTS_IN_RESULT]).fetchall()
     if strict and first_bad:
         rec, reason, _ = first_bad[0]
         raise RejectedRecordError(display, rec, reason)
-
-    cols = [c for c in schema.columns(table)
-            if c not in ("source_format", "source_file", "source_record")]
-    col_list = ", ".join(cols)
-    params = {"format": format, "file": display}
-    if staged.extra_sql:
-        # The good rows meet their source records again by record number.
-        # TRY_CAST: the relation holds the rejected records too, which may not be JSON.
-        picked = ", ".join(f"s.{c}" if c != "extra" else "TRY_CAST(e.extra AS JSON)" for c in cols)
-        source_sql = (f"FROM {STAGED} s JOIN ({staged.extra_sql}) e ON e.__rec = s.__rec "
-                      "WHERE s.__reason IS NULL")
-        params.update(staged.params)
-    else:
-        picked, source_sql = col_list, f"FROM {STAGED} s WHERE s.__reason IS NULL"
-    loaded = con.execute(
-        f"INSERT INTO {table} ({col_list}, source_format, source_file, source_record) "
-        f"SELECT {picked}, $format, $file, s.__rec {source_sql}", params).fetchone()[0]
-    rejected = con.execute(
-        f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql})",
-        [display, sha]).fetchone()[0]
+    rejected = con.execute(f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql})",
+                           [display, sha]).fetchone()[0]
+    total = loaded + rejected if total is None else total
     if loaded + rejected != total:  # the contract itself: never drop a record silently
         raise InvestigateError(f"{display}: read {total} records but loaded {loaded} and rejected "
                                f"{rejected}; this is a bug in the {format} loader, please report it")
     result.rows_read, result.rows_loaded, result.rows_rejected = total, loaded, rejected
     ts_col = "ts" if table == "access_events" else "ts_start"
     result.ts_min, result.ts_max = con.execute(
-        f"SELECT min({ts_col}), max({ts_col}) FROM {STAGED} WHERE __reason IS NULL").fetchone()
+        f"SELECT min({ts_col}), max({ts_col}) FROM {table} WHERE source_file = ?", [display]).fetchone()
     result.rejects = [Reject(r, reason, raw) for r, reason, raw in first_bad]
+
+
+def _structural_sql(con) -> str:
+    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                      [STRUCTURAL]).fetchone()[0]
+    return f" UNION ALL SELECT __rec, __reason, __raw FROM {STRUCTURAL}" if has else ""
+
+
+def _write_staged(con, result: LoadResult, table: str, format: str, display: str, sha: str,
+                  strict: bool) -> None:
+    structural = _structural_sql(con)
+    total = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()[0]
+    if structural:
+        total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
+    bad_sql = f"SELECT __rec, __reason, __raw FROM {STAGED} WHERE __reason IS NOT NULL" + structural
+    if strict:  # before anything is written
+        first = con.execute(f"SELECT __rec, __reason FROM ({bad_sql}) ORDER BY __rec LIMIT 1").fetchone()
+        if first:
+            raise RejectedRecordError(display, *first)
+    cols = ", ".join(_columns(table))
+    loaded = con.execute(
+        f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
+        f"SELECT {cols}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL", [format, display]).fetchone()[0]
+    _finish(con, result, table, format, display, sha, strict, loaded, bad_sql, total)
+
+
+def _write_streamed(con, result: LoadResult, table: str, format: str, display: str, sha: str,
+                    strict: bool, staged: StageOutput) -> None:
+    from .typed import Params
+
+    cols = ", ".join(_columns(table))
+    p = Params()
+    good = staged.pipeline(p)
+    loaded = con.execute(
+        f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
+        f"SELECT {cols}, $format, $file, __rec FROM ({good}) WHERE __reason IS NULL",
+        {**p.values, "format": format, "file": display}).fetchone()[0]
+    # Counting the records is a scan without parsing; only when some were not loaded does a
+    # second pass parse those, and only those, for their reasons.
+    pc = Params()
+    total = con.execute(f"SELECT count(*) FROM ({staged.pipeline(pc, count_only=True)})", pc.values).fetchone()[0]
+    structural = _structural_sql(con)
+    if structural:
+        total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
+    p2 = Params()
+    loaded_recs = f"SELECT source_record FROM {table} WHERE source_file = {p2.add(display, 'VARCHAR')}"
+    bad = staged.pipeline(p2, loaded_recs) if total > loaded else "SELECT * FROM (SELECT NULL::BIGINT AS __rec, NULL AS __reason, NULL AS __raw) WHERE false"
+    con.execute(f"CREATE TEMP TABLE __bad AS SELECT __rec, __reason, __raw FROM ({bad})", p2.values if total > loaded else {})
+    _finish(con, result, table, format, display, sha, strict, loaded,
+            "SELECT __rec, __reason, __raw FROM __bad" + structural, total)
 
 
 def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:

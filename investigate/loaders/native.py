@@ -7,6 +7,8 @@ record, each under a name the column expressions use::
     fields:                       # JSON formats: name -> JSON path (all read in one parse)
       event_time: $.eventTime
     pattern: '^(?P<ip>\\S+) ...'  # line formats instead: one regular expression, named groups
+    derived:                      # expressions over the fields, computed once per record and
+      verb: "regexp_extract(event_name, '^[A-Z][a-z]*')"   # usable in columns by name
     extra_exclude: [eventTime]    # top-level keys that columns hold in full (left out of extra)
     columns:
       ts: {expr: "event_time"}
@@ -31,13 +33,14 @@ from .records import document_records, is_line_oriented, lines_sql
 from .sources import SourceFile
 from .typed import Params, build_select, quote_ident
 
-_SPEC_KEYS = {"fields", "pattern", "extra_exclude", "sniff"}
+_SPEC_KEYS = {"fields", "derived", "pattern", "extra_exclude", "sniff"}
 
 
 @dataclass(frozen=True)
 class FormatSpec:
     mapping: Mapping
     fields: dict[str, str]
+    derived: dict[str, str]
     pattern: str | None
     extra_exclude: tuple[str, ...]
     sniff: tuple[str, ...]
@@ -52,8 +55,8 @@ def load_spec(name: str) -> FormatSpec:
     fields = dict(extra.get("fields") or {})
     if pattern:
         fields = {g: g for g in re.compile(pattern).groupindex}
-    return FormatSpec(mapping, fields, pattern, tuple(extra.get("extra_exclude") or ()),
-                      tuple(extra.get("sniff") or ()))
+    return FormatSpec(mapping, fields, dict(extra.get("derived") or {}), pattern,
+                      tuple(extra.get("extra_exclude") or ()), tuple(extra.get("sniff") or ()))
 
 
 class SpecLoader(Loader):
@@ -76,6 +79,10 @@ class SpecLoader(Loader):
 
     def _select(self, from_sql: str, p: Params, source: SourceFile, *, extra_sql: str,
                 pre_reasons) -> str:
+        if self.spec.derived:
+            # Computed once here, so an expression several columns need is not repeated.
+            derived = ", ".join(f"({expr}) AS {quote_ident(name)}" for name, expr in self.spec.derived.items())
+            from_sql = f"(SELECT *, {derived} FROM {from_sql})"
         return build_select(self.spec.mapping, lambda s: quote_ident(s.column), from_sql,
                             rec_sql="__rec", raw_sql="__line", extra_sql=extra_sql,
                             id_prefix=source.sha256[:12], p=p, pre_reasons=pre_reasons)
@@ -104,43 +111,34 @@ class JsonSpecLoader(SpecLoader):
     extensions = (".json", ".jsonl", ".ndjson", ".log")
 
     def stage(self, con, source: SourceFile, mapping: Mapping | None) -> StageOutput:
-        # Two passes over the records, each streamed: this one types them into a thin table
-        # (no record text but for rejects); the writer then reads them again for `extra` and
-        # joins by record number. Nothing of the size of the file is held or spilled.
         records, cleanup = json_records(con, source)
-        p = Params()
-        lines = records(p)
         names = list(self.spec.fields)
-        paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
-        picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
-        # One parse per record: try() gives NULL for text that is not JSON; an array or a
-        # scalar is told apart by its first character (json_type only runs for those).
-        parsed = (f"SELECT __rec, __line, __kind, {picked} FROM ("
-                  f"SELECT __rec, __line, __f, CASE WHEN __f IS NULL THEN NULL "
-                  f"WHEN starts_with(ltrim(__line), '{{') THEN 'OBJECT' ELSE json_type(__line) END AS __kind "
-                  f"FROM (SELECT __rec, __line, try(json_extract_string(__line, {paths})) AS __f FROM {lines}))")
-        kind_word = ("CASE __kind WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' "
-                     "THEN 'number' WHEN 'DOUBLE' THEN 'number' ELSE lower(__kind) END")
-        sql = self._select(
-            f"({parsed})", p, source, extra_sql="NULL",
-            pre_reasons=[("__kind IS NULL", "'not valid JSON'"),
-                         ("__kind <> 'OBJECT'", f"'not a JSON object (a JSON ' || {kind_word} || ')'")])
-        try:
-            con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
-        except BaseException:
-            cleanup()
-            raise
-        pe = Params()
-        lines_again = records(pe)
-        extra = "__line"  # the record itself
-        if self.spec.extra_exclude:
-            patch = pe.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), "JSON")
-            extra = f"json_merge_patch(__line, {patch})"
-        # Only the loaded records: their text is known to be a JSON object (the filter runs
-        # before the expression, so a reject's text is never parsed here).
-        good = f"SELECT __rec FROM {STAGED} WHERE __reason IS NULL"
-        return StageOutput(extra_sql=f"SELECT __rec, {extra} AS extra FROM {lines_again} WHERE __rec IN ({good})",
-                           params=pe.values, cleanup=cleanup)
+
+        def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
+            lines = records(p)
+            if count_only:
+                return f"SELECT __rec FROM {lines}"
+            if exclude:
+                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
+            paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
+            picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
+            # One parse per record: try() gives NULL for text that is not JSON; an array or a
+            # scalar is told apart by its first character (json_type only runs for those).
+            parsed = (f"SELECT __rec, __line, __kind, {picked} FROM ("
+                      f"SELECT __rec, __line, __f, CASE WHEN __f IS NULL THEN NULL "
+                      f"WHEN starts_with(ltrim(__line), '{{') THEN 'OBJECT' ELSE json_type(__line) END AS __kind "
+                      f"FROM (SELECT __rec, __line, try(json_extract_string(__line, {paths})) AS __f FROM {lines}))")
+            extra = "__line"  # the record itself
+            if self.spec.extra_exclude:
+                extra = f"json_merge_patch(__line, {p.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), 'JSON')})"
+            kind_word = ("CASE __kind WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' "
+                         "THEN 'number' WHEN 'DOUBLE' THEN 'number' ELSE lower(__kind) END")
+            return self._select(
+                f"({parsed})", p, source, extra_sql=f"CASE WHEN __kind = 'OBJECT' THEN {extra} END",
+                pre_reasons=[("__kind IS NULL", "'not valid JSON'"),
+                             ("__kind <> 'OBJECT'", f"'not a JSON object (a JSON ' || {kind_word} || ')'")])
+
+        return StageOutput(pipeline=pipeline, cleanup=cleanup)
 
 
 class LineSpecLoader(SpecLoader):
