@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
+import io
 import ipaddress
 import json
 import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -33,6 +36,20 @@ BACKUPS = "exports/backup_jobs.csv"
 PROMISE = datetime(2022, 6, 17, tzinfo=timezone.utc)
 SGT = timezone(timedelta(hours=8))
 MONTHS = [f"{y}-{m:02d}" for y, m in [(2021, m) for m in range(7, 13)] + [(2022, m) for m in range(1, 13)]]
+NATIVE = "exports_native"
+CT_FILE = re.compile(r"exports_native/AWSLogs/111122223333/CloudTrail/us-east-1/(\d{4})/(\d\d)/(\d\d)/"
+                     r"111122223333_CloudTrail_us-east-1_(\d{8})T0000Z_[0-9a-f]{8}\.json\.gz")
+DIGEST_FILE = re.compile(r"exports_native/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/(\d{4})/(\d\d)/(\d\d)/"
+                         r"111122223333_CloudTrail-Digest_us-east-1_rr-org-trail_us-east-1_(\d{8})T000000Z\.json\.gz")
+PG_FILE = re.compile(r"exports_native/postgresql/(us-prod|sg-prod)/postgresql-(\d{4}-\d\d)\.log")
+WEB_FILE = re.compile(r"exports_native/gateway/access\.log-(\d{8})\.gz")
+# The four CSV exports at seed 20221, scale 1: the native variant must never change them.
+CSV_SHA256 = {
+    AUDIT: "204854f89812ad6f1d09f7ba9b7c06d0a4eab5c6908c9233481dbdec2050d172",
+    GATEWAY: "60f9cde2f2d7e6e56c289d571b2e7685e730991cbd9f3fbbd1bc152ac638e345",
+    FLOWS: "9bebe0feba638aa0e3536f0d6605461b1090f7ae8814bc54305940d768c0014c",
+    BACKUPS: "1ee3e294928efe5a8dd183ddd28a79d66b820427a9926c7a45e2b64504d0038b",
+}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +85,15 @@ def test_output_is_small(case):
     out, _ = case
     total = sum(len(b) for b in files_of(out).values())
     assert total < 20_000_000
-    assert total < 8_000_000
+    assert total < 12_000_000
+    native = sum(len(b) for n, b in files_of(out).items() if n.startswith(NATIVE + "/"))
+    assert native < 6_000_000
+
+
+def test_csv_exports_are_pinned(case):
+    """Writing the native logs draws on random streams of their own: the CSVs stay as they were."""
+    out, _ = case
+    assert {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in CSV_SHA256} == CSV_SHA256
 
 
 def test_committed_samples_equal_fresh_generation(case):
@@ -81,14 +106,44 @@ def test_committed_samples_equal_fresh_generation(case):
 
 
 def test_expected_files(case):
-    out, _ = case
-    assert sorted(files_of(out)) == sorted([
-        "case.yml", "ground_truth.json", AUDIT, GATEWAY, FLOWS, BACKUPS,
+    out, truth = case
+    names = sorted(files_of(out))
+    assert [n for n in names if not n.startswith(NATIVE + "/")] == sorted([
+        "case.yml", "case_native.yml", "ground_truth.json", AUDIT, GATEWAY, FLOWS, BACKUPS,
         "mappings/access_apac_gateway.yml", "mappings/access_platform_audit.yml",
         "mappings/backup_jobs.yml", "mappings/edge_flows.yml",
         "reference/data_catalogue.csv", "reference/network_inventory.csv",
         "reference/policy.yml", "reference/staff_roster.csv",
     ])
+    native = [n for n in names if n.startswith(NATIVE + "/")]
+    good, _ = read_exports(out)
+    audit, gateway = good[AUDIT], good[GATEWAY]
+    # CloudTrail: one file per UTC day with S3 or console events, in that day's folder.
+    trail = [n for n in native if CT_FILE.fullmatch(n)]
+    for n in trail:
+        y, m, d, stamp = CT_FILE.fullmatch(n).groups()
+        assert stamp == y + m + d
+    assert sorted(CT_FILE.fullmatch(n).group(4) for n in trail) == sorted(
+        {e["ts"].strftime("%Y%m%d") for e in audit if e["resource"].startswith("s3://") or e["action"] == "Login"})
+    # Digests: three, in the folder of their end time; the loader skips them.
+    digests = [n for n in native if DIGEST_FILE.fullmatch(n)]
+    assert len(digests) == 3 and digests == truth["native_skipped"]
+    # pgaudit: one file per database and UTC month with events on it.
+    logs = [PG_FILE.fullmatch(n).groups() for n in native if PG_FILE.fullmatch(n)]
+    assert sorted(logs) == sorted({(e["resource"][5:].split("/")[0], e["ts"].strftime("%Y-%m"))
+                                   for e in audit if e["resource"].startswith("db://")})
+    # nginx: one file per Singapore month, named after its last day.
+    web = [WEB_FILE.fullmatch(n).group(1) for n in native if WEB_FILE.fullmatch(n)]
+    months = {e["ts"].astimezone(SGT).date().replace(day=1) for e in gateway}
+    last_days = {(date(m.year + m.month // 12, m.month % 12 + 1, 1) - timedelta(days=1)).strftime("%Y%m%d")
+                 for m in months}
+    assert sorted(web) == sorted(last_days)
+    assert len(native) == len(trail) + len(digests) + len(logs) + len(web)
+    # Every native file is an input of case_native.yml (or a skipped digest), and vice versa.
+    assert sorted(truth["native_rows"]) == sorted(trail + [f"{NATIVE}/postgresql/{db}/postgresql-{m}.log"
+                                                           for db, m in logs]
+                                                  + [f"{NATIVE}/gateway/access.log-{d}.gz" for d in web]
+                                                  + [FLOWS, BACKUPS])
 
 
 # -- formats -----------------------------------------------------------------------------------
@@ -111,6 +166,36 @@ def test_file_formats(case):
     assert backups.startswith(b"job_id,dataset,src_host,src_ip,dst_host,dst_ip,started_at,"
                               b"finished_at,bytes_copied,status\n")
     assert b"\r" not in backups
+
+
+def test_native_file_formats(case):
+    out, _ = case
+    native = {n: b for n, b in files_of(out).items() if n.startswith(NATIVE + "/")}
+    for name, data in native.items():
+        if name.endswith(".gz"):
+            assert data[:4] == b"\x1f\x8b\x08\x00", name  # gzip, no file name
+            assert data[4:8] == b"\x00\x00\x00\x00", name  # mtime 0
+            text = gzip.decompress(data)
+        else:
+            text = data
+        assert b"\r" not in text, name
+        if CT_FILE.fullmatch(name) or DIGEST_FILE.fullmatch(name):
+            assert b"\n" not in text, name  # one line, as CloudTrail writes them
+        else:
+            assert text.endswith(b"\n"), name
+        if CT_FILE.fullmatch(name):
+            assert text.startswith(b'{"Records":[{"eventVersion":"1.08",')
+        elif DIGEST_FILE.fullmatch(name):
+            doc = json.loads(text)
+            assert {"awsAccountId", "digestStartTime", "digestEndTime", "logFiles"} <= set(doc)
+            for f in doc["logFiles"]:  # the digest names a log file by its hash
+                assert hashlib.sha256(native[f"{NATIVE}/{f['s3Object']}"]).hexdigest() == f["hashValue"]
+    pg = b"".join(b for n, b in native.items() if PG_FILE.fullmatch(n))
+    for needle in (b"LOG:  connection authorized: user=", b"LOG:  checkpoint starting: time",
+                   b"LOG:  checkpoint complete: wrote ", b"ERROR:  permission denied for table ",
+                   b'ERROR:  syntax error at or near "FORM"', b"\n\tFROM ",
+                   b",READ,COPY,TABLE,users.profiles,COPY users.profiles TO STDOUT,<not logged>,151204332\n"):
+        assert needle in pg, needle
 
 
 def test_reference_tables(case):
@@ -289,6 +374,187 @@ def read_exports(out: Path):
     return good, bad
 
 
+# -- the native logs, read independently ------------------------------------------------------------
+
+WEB_LINE = re.compile(r'(\S+) - (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0800)\] '
+                      r'"(GET|PUT|POST|DELETE) (/\S*) HTTP/1\.1" (200|403) (\d+|-) "-" "rr-gw/1\.4"')
+PG_PREFIX = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\]: "
+                       r"user=([^,]*),db=([^,]*),client=(\S*) (LOG|ERROR|STATEMENT):  (.*)", re.S)
+S3_OPS = {"GetObject": "GetObject", "ListObjects": "ListBucket", "PutObject": "PutObject",
+          "DeleteObject": "DeleteObject"}
+WEB_ACTIONS = {"READ": "GET", "LIST": "GET", "WRITE": "PUT", "DELETE": "DELETE", "EXPORT": "POST",
+               "LOGIN": "POST"}
+
+
+def _cloudtrail_event(r: dict) -> dict:
+    if not ISO_MS.fullmatch(r.get("eventTime") or ""):
+        raise ValueError("eventTime")
+    ident = r["userIdentity"]
+    assert ident["type"] == "IAMUser"
+    assert ident["arn"] == f"arn:aws:iam::111122223333:user/{ident['userName']}"
+    assert r["eventVersion"] == "1.08" and r["recipientAccountId"] == "111122223333"
+    if r["eventName"] == "ConsoleLogin":
+        assert r["eventSource"] == "signin.amazonaws.com" and "resources" not in r
+        ok = r["responseElements"]["ConsoleLogin"] == "Success"
+        assert ok or r["errorMessage"] == "Failed authentication"
+        action, resource = "Login", ""
+    else:
+        assert r["eventSource"] == "s3.amazonaws.com" and r["eventCategory"] == "Data"
+        p = r["requestParameters"]
+        action = S3_OPS[r["eventName"]]
+        bucket, key = p["bucketName"], p["prefix"] if action == "ListBucket" else p["key"]
+        resource = f"s3://{bucket}/{key}"
+        arns = [x["ARN"] for x in r["resources"]]
+        assert arns == ([f"arn:aws:s3:::{bucket}"] if action == "ListBucket"
+                        else [f"arn:aws:s3:::{bucket}/{key}", f"arn:aws:s3:::{bucket}"])
+        ok = "errorCode" not in r
+        assert ok or (r["errorCode"], r["errorMessage"]) == ("AccessDenied", "Access Denied")
+    sent = (r.get("additionalEventData") or {}).get("bytesTransferredOut")
+    assert sent is None or (isinstance(sent, float) and sent == int(sent))
+    return {"id": r["eventID"], "ts": datetime.fromisoformat(r["eventTime"]), "actor": ident["userName"],
+            "ip": r["sourceIPAddress"], "action": action, "resource": resource, "ok": ok,
+            "bytes": None if sent is None else int(sent), "records": None}
+
+
+def _web_event(line: str) -> dict:
+    m = WEB_LINE.fullmatch(line)
+    if not m:
+        raise ValueError("layout")
+    ip, user, when, method, path, status, size = m.groups()
+    ts = datetime.strptime(when, "%d/%b/%Y:%H:%M:%S %z")  # a month name not in English: ValueError
+    if path == "/login":
+        action, resource = "LOGIN", ""
+    elif path.startswith("/export/db/"):
+        action, resource = "EXPORT", "db://" + path.removeprefix("/export/db/")
+    elif path.startswith("/db/"):
+        action, resource = "READ", "db://" + path.removeprefix("/db/")
+    else:
+        assert path.startswith("/s3/"), path
+        resource = "s3://" + path.removeprefix("/s3/").removesuffix("?list-type=2")
+        action = "LIST" if path.endswith("?list-type=2") else {"GET": "READ", "PUT": "WRITE",
+                                                               "DELETE": "DELETE"}[method]
+    assert method == WEB_ACTIONS[action]
+    return {"ts": ts.astimezone(timezone.utc), "actor": user, "ip": ip, "action": action,
+            "resource": resource, "ok": status == "200", "bytes": None if size == "-" else int(size),
+            "records": None}
+
+
+def _pg_entries(text: str) -> list[list]:
+    """[first line number, entry text with the continuation tabs removed] of a server log."""
+    entries: list[list] = []
+    for n, line in enumerate(text.split("\n")[:-1], 1):
+        if PG_PREFIX.match(line):
+            entries.append([n, line])
+        else:
+            assert line.startswith("\t") and entries, (n, line)
+            entries[-1][1] += "\n" + line[1:]
+    return entries
+
+
+def _pg_audit(fields_text: str) -> list[str]:
+    rows = list(csv.reader(io.StringIO(fields_text), strict=True))
+    if len(rows) != 1 or len(rows[0]) != 10 or not rows[0][1].isdigit():
+        raise ValueError("fields")
+    return rows[0]
+
+
+def _pg_events(rel: str, text: str, events: list, bad: dict, read: dict) -> None:
+    entries = _pg_entries(text)
+    for i, (n, entry) in enumerate(entries):
+        ts, pid, user, db, client, level, message = PG_PREFIX.match(entry).groups()
+        base = {"ts": datetime.fromisoformat(ts).replace(tzinfo=timezone.utc), "actor": user,
+                "ip": client, "bytes": None, "kind": "pgaudit"}
+        if level == "LOG" and message.startswith("AUDIT: "):
+            read[rel] = read.get(rel, 0) + 1
+            try:
+                f = _pg_audit(message.removeprefix("AUDIT: "))
+            except (ValueError, csv.Error):
+                bad.setdefault(rel, []).append(n)
+                continue
+            assert (f[0], f[3], f[5], f[8]) == ("SESSION", "READ", "TABLE", "<not logged>")
+            action = {"SELECT": "SelectRows", "COPY": "ExportTable"}[f[4]]
+            assert f[7].startswith(f"COPY {f[6]} TO " if action == "ExportTable" else "SELECT ")
+            events.append({**base, "action": action, "resource": f"db://{db}/{f[6]}", "ok": True,
+                           "records": int(f[9])})
+        elif level == "ERROR" and message.startswith("permission denied for table "):
+            read[rel] = read.get(rel, 0) + 1
+            _, next_pid, *_, next_level, statement = PG_PREFIX.match(entries[i + 1][1]).groups()
+            assert (next_pid, next_level) == (pid, "STATEMENT")
+            table = message.removeprefix("permission denied for table ")
+            events.append({**base, "action": "ExportTable" if statement.startswith("COPY ") else "SelectRows",
+                           "resource": f"db://{db}/{table}", "ok": False, "records": None})
+
+
+def read_native(out: Path):
+    """Good events of the native logs, bad record numbers per file, records read per file.
+
+    Records are numbered as the loaders do: an event's position in its CloudTrail file, a web
+    log line, the first line of a pgaudit entry (other server messages are not records).
+    """
+    events, bad, read = [], {}, {}
+    for name, data in files_of(out / NATIVE).items():
+        rel = f"{NATIVE}/{name}"
+        if CT_FILE.fullmatch(rel):
+            for n, r in enumerate(json.loads(gzip.decompress(data))["Records"], 1):
+                read[rel] = n
+                try:
+                    events.append({**_cloudtrail_event(r), "kind": "cloudtrail"})
+                except ValueError:
+                    bad.setdefault(rel, []).append(n)
+        elif WEB_FILE.fullmatch(rel):
+            for n, line in enumerate(gzip.decompress(data).decode("utf-8").split("\n")[:-1], 1):
+                read[rel] = n
+                try:
+                    events.append({**_web_event(line), "kind": "web"})
+                except ValueError:
+                    bad.setdefault(rel, []).append(n)
+        elif PG_FILE.fullmatch(rel):
+            _pg_events(rel, data.decode("utf-8"), events, bad, read)
+    return events, bad, read
+
+
+def _twin(e: dict, *, with_id: bool, with_bytes: bool = True, with_records: bool = True) -> tuple:
+    """What an event's native record must show of its CSV row."""
+    resource = e["resource"]
+    if resource.startswith("db://") and not e["ok"]:  # a refused table read names the bare table
+        db, _, obj = resource[5:].partition("/")
+        resource = f"db://{db}/{obj.rsplit('.', 1)[-1]}"
+    return ((e["id"],) if with_id else ()) + (
+        e["ts"], e["actor"], e["ip"], e["action"], resource, e["ok"],
+        e["bytes"] if with_bytes else None, e["records"] if with_records else None)
+
+
+def check_native_against_files(out: Path, truth: dict) -> None:
+    """The native logs carry exactly the CSV exports' access events; counts and rejects as stated."""
+    native, bad, read = read_native(out)
+    good, _ = read_exports(out)
+    kinds = Counter(e["kind"] for e in native)
+    # CloudTrail: the audit rows on S3 objects and console logins, with the same event ids and
+    # bytes (a listing's count of keys, rows_returned in the CSV, is not in CloudTrail).
+    assert Counter(_twin(e, with_id=True) for e in native if e["kind"] == "cloudtrail") == Counter(
+        _twin(e, with_id=True, with_records=False) for e in good[AUDIT]
+        if e["resource"].startswith("s3://") or e["action"] == "Login")
+    # pgaudit: the audit rows on tables, with rows but no bytes (the log has none).
+    assert Counter(_twin(e, with_id=False) for e in native if e["kind"] == "pgaudit") == Counter(
+        _twin(e, with_id=False, with_bytes=False) for e in good[AUDIT] if e["resource"].startswith("db://"))
+    # nginx: the gateway rows, with bytes but no records.
+    assert Counter(_twin(e, with_id=False) for e in native if e["kind"] == "web") == Counter(
+        _twin(e, with_id=False, with_records=False) for e in good[GATEWAY])
+    assert sum(kinds.values()) == truth["access_events"]["rows"] and len(kinds) == 3
+    # Counts and rejects as ground_truth.json states them.
+    shared = (FLOWS, BACKUPS)
+    rows = {k: v for k, v in truth["native_rows"].items() if k not in shared}
+    assert {k: v["read"] for k, v in rows.items()} == read
+    assert {k: v["rejected"] for k, v in rows.items() if v["rejected"]} == {k: len(v) for k, v in bad.items()}
+    assert all(v["read"] == v["loaded"] + v["rejected"] for v in truth["native_rows"].values())
+    assert sum(v["loaded"] for v in rows.values()) == len(native)
+    assert sorted((r["file"], r["record"]) for r in truth["native_rejects"] if r["file"] not in shared) == \
+        sorted((f, n) for f, ns in bad.items() for n in ns)
+    assert {f: truth["native_rows"][f] for f in shared} == {f: truth["rows"][f] for f in shared}
+    assert [r for r in truth["native_rejects"] if r["file"] in shared] == [
+        r for r in truth["rejects"] if r["file"] in shared]
+
+
 def recount(out: Path) -> dict:
     """Re-derive the planted facts from the files."""
     ref = Reference(out)
@@ -433,13 +699,27 @@ def check_planted(truth: dict) -> None:
         (FLOWS, "truncated JSON object"),
         (FLOWS, "JSON array, not an object"),
     ]
+    def kind(file):
+        return ("cloudtrail" if CT_FILE.fullmatch(file) else "web" if WEB_FILE.fullmatch(file)
+                else "pgaudit" if PG_FILE.fullmatch(file) else file)
+    assert sorted((kind(x["file"]), x["problem"]) for x in truth["native_rejects"]) == sorted([
+        ("cloudtrail", "event without eventTime"),
+        ("cloudtrail", "unreadable eventTime '2022-07-26T24:61:00Z'"),
+        ("pgaudit", "AUDIT entry cut after the command (5 of 10 fields)"),
+        ("pgaudit", "AUDIT entry cut off inside its quoted statement (end of file)"),
+        ("web", "month name in German: 'Okt'"),
+        ("web", "user agent's quote never closed"),
+        (FLOWS, "truncated JSON object"),
+        (FLOWS, "JSON array, not an object"),
+    ])
+    assert truth["generator"]["version"] == 2
     assert truth["case"] == {
         "definition": truth["case"]["definition"],
         "period_start": "2021-07-01T00:00:00.000Z", "period_end": "2023-01-01T00:00:00.000Z",
         "promise_date": "2022-06-17T00:00:00.000Z", "jurisdiction": "US",
         "category": "us_user_data", "partner_org": "Ironbridge Cloud"}
     for key, value in truth.items():
-        if isinstance(value, dict) and key not in {"generator", "rows", "access_by_country",
+        if isinstance(value, dict) and key not in {"generator", "rows", "native_rows", "access_by_country",
                                                    "access_by_country_by_month",
                                                    "cross_border_by_basis", "access_events"}:
             assert isinstance(value.get("definition"), str), key
@@ -452,6 +732,7 @@ def check_planted(truth: dict) -> None:
 def test_ground_truth_matches_files(case):
     out, truth = case
     check_truth_against_files(out, truth)
+    check_native_against_files(out, truth)
     check_planted(truth)
 
 
@@ -503,6 +784,7 @@ def test_small_scale_via_command_line(case, tmp_path):
     truth = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))
     assert truth["generator"]["scale"] == 0.1
     check_truth_against_files(out, truth)
+    check_native_against_files(out, truth)
     check_planted(truth)
     assert truth["access_events"]["rows"] < full["access_events"]["rows"] // 5
     assert truth["rows"][FLOWS]["read"] < full["rows"][FLOWS]["read"] // 5
@@ -514,3 +796,13 @@ def test_other_seed_differs(tmp_path):
     b = generate(tmp_path / "b", seed=2, scale=0.05)
     assert a["access_events"] != b["access_events"]
     assert (tmp_path / "a" / AUDIT).read_bytes() != (tmp_path / "b" / AUDIT).read_bytes()
+    check_native_against_files(tmp_path / "a", a)
+    assert a["native_rows"] != b["native_rows"]  # CloudTrail file names carry seeded parts
+
+
+def test_regenerating_leaves_no_stale_native_files(tmp_path):
+    generate(tmp_path / "x", seed=1, scale=0.02)
+    truth = generate(tmp_path / "x", seed=2, scale=0.02)
+    generate(tmp_path / "fresh", seed=2, scale=0.02)
+    assert files_of(tmp_path / "x") == files_of(tmp_path / "fresh")
+    check_native_against_files(tmp_path / "x", truth)

@@ -15,7 +15,7 @@ from .native import LineSpecLoader
 from .s3_access import sniff_lines
 from .typed import Params
 
-_ROTATED_NAME = re.compile(r"(\.log|access_log)(\.[0-9]+|-[0-9]{8})?$")
+_ROTATED_NAME = re.compile(r"(\.log|access_log)(\.[0-9]+|-[0-9]{6}|-[0-9]{8}|-[0-9]{10})?$")
 
 
 @register

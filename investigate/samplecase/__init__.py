@@ -2,7 +2,10 @@
 
 ``generate(out_dir)`` writes a complete case (exports, mappings, reference
 tables, manifest) plus ``ground_truth.json`` with the planted facts, and
-returns that ground truth. Output bytes depend only on ``seed`` and
+returns that ground truth. The same access events are also written as the
+systems themselves log them (CloudTrail, PostgreSQL/pgaudit, nginx) under
+``exports_native/``, with a second manifest ``case_native.yml`` that gives
+the same facts. Output bytes depend only on ``seed`` and
 ``scale``. Events are written a UTC day at a time while the ground truth is
 counted, so memory stays bounded even at ``scale=100``.
 
@@ -12,10 +15,12 @@ Everything in the case is fictional; see ``data_samples/README.md``.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from .activity import AccessActivity
 from .documents import write_documents
+from .native import NATIVE_DIR, NativeWriters
 from .resolve import Resolver
 from .timefmt import days, iso_ms, day_start_ms
 from .transfers import BackupSchedule, EdgeTraffic
@@ -23,24 +28,27 @@ from .truth import Truth
 from .world import (
     CATEGORY, JURISDICTION, PARTNER, PERIOD_END, PERIOD_START, PROMISE_DATE, AddressPools,
 )
-from .writers import AuditWriter, BackupWriter, FlowWriter, GatewayWriter
+from .writers import BACKUP_FILE, FLOWS_FILE, AuditWriter, BackupWriter, FlowWriter, GatewayWriter
 
 __all__ = ["generate", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 TRUTH_FILE = "ground_truth.json"
 
 
 def _write_access(out: Path, seed: int, scale: float, pools: AddressPools, truth: Truth) -> None:
-    """Both access exports, routed by source site, one day at a time."""
+    """Both access exports, routed by source site, one day at a time; and every event once
+    more in the native log that would have recorded it (``exports_native/``)."""
     activity = AccessActivity(seed, scale, pools)
     audit = AuditWriter(out, seed, truth, pools)
     gateway = GatewayWriter(out, seed, truth, pools)
+    native = NativeWriters(out, seed, truth, pools)
     for d in days(PERIOD_START, PERIOD_END):
-        for ev in activity.day(d):
-            (gateway if ev.via_gateway else audit).write(ev)
+        written = [(ev, (gateway if ev.via_gateway else audit).write(ev)) for ev in activity.day(d)]
+        native.write_day(d, written)
     audit.close()
     gateway.close()
+    native.close()
 
 
 def _write_transfers(out: Path, seed: int, scale: float, pools: AddressPools, truth: Truth) -> None:
@@ -63,7 +71,8 @@ def generate(out_dir, seed: int = 20221, scale: float = 1.0) -> dict:
     Parameters
     ----------
     out_dir : str or Path
-        Created if missing; files of the case are overwritten, others left alone.
+        Created if missing; files of the case are overwritten, others left alone,
+        except ``exports_native/``, which is replaced as a whole.
     seed : int
         Seed of every random choice.
     scale : float
@@ -81,8 +90,11 @@ def generate(out_dir, seed: int = 20221, scale: float = 1.0) -> dict:
     out = Path(out_dir)
     for sub in ("exports", "mappings", "reference"):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    # The native logs are many files with seeded names: start from an empty folder, so a
+    # regeneration leaves no file of an earlier one behind.
+    shutil.rmtree(out / NATIVE_DIR, ignore_errors=True)
     pools = AddressPools(seed)
-    truth = Truth(Resolver())
+    truth = Truth(Resolver(), shared=(FLOWS_FILE, BACKUP_FILE))
     write_documents(out)
     _write_access(out, seed, scale, pools, truth)
     _write_transfers(out, seed, scale, pools, truth)

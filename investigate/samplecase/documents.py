@@ -1,4 +1,4 @@
-"""Reference tables, policy, mappings and the case manifest.
+"""Reference tables, policy, mappings and the case manifests (CSV and native variants).
 
 YAML is written as fixed text (no YAML library in the generator); the
 tests parse it back with PyYAML when that is installed. Values YAML could
@@ -167,6 +167,29 @@ reference:
 """
 
 
+CASE_NATIVE = """\
+name: ReelRiver (fictional case), native log formats
+period: {start: "2021-07-01T00:00:00Z", end: "2023-01-01T00:00:00Z"}
+promise_date: "2022-06-17T00:00:00Z"
+jurisdiction: US
+protected_category: us_user_data
+partner_org: Ironbridge Cloud
+# The access events of case.yml as the systems themselves logged them (folders: every file of
+# the format below them); edge flows and backup jobs are the same exports as in case.yml.
+inputs:
+  - {path: exports_native/AWSLogs, format: cloudtrail}
+  - {path: exports_native/postgresql, format: pgaudit}
+  - {path: exports_native/gateway, format: web_access}
+  - {path: exports/edge_flows.jsonl.gz, format: jsonl, mapping: mappings/edge_flows.yml}
+  - {path: exports/backup_jobs.csv, format: csv, mapping: mappings/backup_jobs.yml}
+reference:
+  networks: reference/network_inventory.csv
+  actors: reference/staff_roster.csv
+  assets: reference/data_catalogue.csv
+  policy: reference/policy.yml
+"""
+
+
 def _write_csv(path: Path, header: tuple[str, ...], rows) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -180,7 +203,8 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def write_documents(out: Path) -> list[str]:
-    """Write reference/, mappings/ and case.yml under ``out``; return the relative paths."""
+    """Write reference/, mappings/, case.yml and case_native.yml under ``out``; return the
+    relative paths."""
     written = []
     _write_csv(out / "reference/network_inventory.csv", ("cidr", "country", "org", "site", "kind"),
                [(n.cidr, n.country, n.org, n.site, n.kind) for n in NETWORKS])
@@ -198,5 +222,6 @@ def write_documents(out: Path) -> list[str]:
         _write_text(out / "mappings" / name, text)
         written.append(f"mappings/{name}")
     _write_text(out / "case.yml", CASE)
-    written.append("case.yml")
+    _write_text(out / "case_native.yml", CASE_NATIVE)
+    written += ["case.yml", "case_native.yml"]
     return written

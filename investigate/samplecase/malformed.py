@@ -95,3 +95,86 @@ FLOW_BAD = (
     Bad(date(2021, 12, 15), "truncated JSON object", _truncated_json),
     Bad(date(2022, 8, 9), "JSON array, not an object", _json_array),
 )
+
+
+# -- the native variant (exports_native/) ------------------------------------------------------
+# Same idea, other shapes: ``make`` gets the benign record in the native form (a CloudTrail
+# event as a dict, a pgaudit entry or a web log line as text) and returns the bad one. Each
+# kind's writer decides where the record goes (a position in a daily CloudTrail file, a line
+# of a monthly log); the record numbers are the loaders' (event position in its CloudTrail
+# file, line number of the web log, first line of the pgaudit entry).
+
+@dataclass(frozen=True)
+class NativeBad:
+    """One malformed record of a native log.
+
+    Attributes
+    ----------
+    on : date
+        Written with the first good record on or after this UTC day (or at the end).
+    problem : str
+        Short description, copied to ``ground_truth.json`` (``native_rejects``).
+    make : callable
+        Turns the benign record (a dict or a text, per kind) into the bad record.
+    """
+
+    on: date
+    problem: str
+    make: Callable
+
+
+def _without(key: str) -> Callable[[dict], dict]:
+    return lambda rec: {k: v for k, v in rec.items() if k != key}
+
+
+def _with(key: str, value) -> Callable[[dict], dict]:
+    return lambda rec: {**rec, key: value}
+
+
+# CloudTrail: events inside a daily {"Records": [...]} file.
+CLOUDTRAIL_BAD = (
+    NativeBad(date(2021, 11, 23), "event without eventTime", _without("eventTime")),
+    NativeBad(date(2022, 7, 26), "unreadable eventTime '2022-07-26T24:61:00Z'",
+              _with("eventTime", "2022-07-26T24:61:00Z")),
+)
+
+
+def _cut_after_command(entry: str) -> str:
+    # '... AUDIT: SESSION,1,1,READ,SELECT,TABLE,...' -> '... AUDIT: SESSION,1,1,READ,SELECT'
+    head, audit = entry.split("AUDIT: ", 1)
+    return head + "AUDIT: " + ",".join(audit.split(",")[:5])
+
+
+def _cut_inside_statement(entry: str) -> str:
+    # The benign entry's statement is quoted and spans lines; keep it up to its last line,
+    # without the closing quote: the file was cut off there.
+    return entry.rsplit("\n", 1)[0]
+
+
+# pgaudit: entries of the us-prod server log. The first sits among other entries; the second
+# is the last entry of a monthly file (``at_end``), cut off inside its quoted statement.
+PGAUDIT_BAD = (
+    NativeBad(date(2021, 12, 14), "AUDIT entry cut after the command (5 of 10 fields)",
+              _cut_after_command),
+    NativeBad(date(2022, 4, 1), "AUDIT entry cut off inside its quoted statement (end of file)",
+              _cut_inside_statement),
+)
+PGAUDIT_AT_END = frozenset({PGAUDIT_BAD[1]})
+
+
+def _unclosed_agent(line: str) -> str:
+    return line[:-1]  # drop the closing quote of the user agent
+
+
+def _german_month(line: str) -> str:
+    # The gateway's German UI leaked into a log line: 'Okt' is no English month abbreviation.
+    return line.replace("/Oct/", "/Okt/", 1)
+
+
+# Web (nginx combined) lines of the APAC gateway log.
+# The writer dates each benign line on the bad record's own day (morning in Singapore), so the
+# German month is there at any scale.
+WEB_BAD = (
+    NativeBad(date(2021, 10, 19), "month name in German: 'Okt'", _german_month),
+    NativeBad(date(2022, 2, 15), "user agent's quote never closed", _unclosed_agent),
+)

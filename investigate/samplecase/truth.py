@@ -29,8 +29,12 @@ def _bump(d: dict, key: str, n: int = 1) -> None:
 class Truth:
     """Accumulates the planted facts while the exports are written."""
 
-    def __init__(self, resolver: Resolver) -> None:
+    def __init__(self, resolver: Resolver, shared: tuple[str, ...] = ()) -> None:
         self.r = resolver
+        self.shared = shared  # exports case_native.yml loads as they are (flows, backups)
+        self.native_rows: dict[str, dict[str, int]] = {}
+        self.native_rejects: list[dict] = []
+        self.native_skipped: list[str] = []
         self.promise_ms = day_start_ms(PROMISE_DATE)
         self.rows: dict[str, dict[str, int]] = {}
         self.rejects: list[dict] = []
@@ -58,6 +62,20 @@ class Truth:
         else:
             tally["rejected"] += 1
             self.rejects.append({"file": file, "record": number, "problem": problem})
+
+    def native_record(self, file: str, number: int, problem: str | None = None) -> None:
+        """Count one record of a native log (numbered as its loader numbers records)."""
+        tally = self.native_rows.setdefault(file, {"read": 0, "loaded": 0, "rejected": 0})
+        tally["read"] += 1
+        if problem is None:
+            tally["loaded"] += 1
+        else:
+            tally["rejected"] += 1
+            self.native_rejects.append({"file": file, "record": number, "problem": problem})
+
+    def native_skip(self, file: str) -> None:
+        """A file of the native logs that its loader skips (a CloudTrail digest)."""
+        self.native_skipped.append(file)
 
     # -- access events -----------------------------------------------------
     def access(self, event_id: str, ev: AccessEvent) -> None:
@@ -241,4 +259,31 @@ class Truth:
             "rejects_definition": (
                 "Malformed records; record is 1-based: CSV data row number (header not counted, "
                 "bad rows counted), JSONL line number. None counts towards any fact."),
+            **self._native_result(),
+        }
+
+    def _native_result(self) -> dict:
+        """What loading case_native.yml reads, file by file (the facts are the same)."""
+        rows = {**self.native_rows, **{f: self.rows[f] for f in self.shared if f in self.rows}}
+        rejects = self.native_rejects + [r for r in self.rejects if r["file"] in self.shared]
+        return {
+            "native_rows": dict(sorted(rows.items())),
+            "native_rows_definition": (
+                "Per input file of case_native.yml (the native logs under exports_native/, and "
+                "the flow and backup exports it shares with case.yml): records read, loaded, "
+                "rejected. A record is a CloudTrail event, a web log line, a pgaudit AUDIT entry "
+                "or a 'permission denied' error (a refused access); other server log entries "
+                "are not records. The native logs hold the same access events as the two access "
+                "CSVs, so every fact above holds for case_native.yml too, except the bytes of "
+                "database reads (pgaudit logs rows, not bytes)."),
+            "native_rejects": sorted(rejects, key=lambda r: (r["file"], r["record"])),
+            "native_rejects_definition": (
+                "Malformed records of the case_native.yml inputs; record as the loader numbers "
+                "it: the event's 1-based position in its CloudTrail file, the web log line "
+                "number, the line number of a pgaudit entry's first line (every line counted), "
+                "the JSONL line number. None counts towards any fact."),
+            "native_skipped": sorted(self.native_skipped),
+            "native_skipped_definition": (
+                "Files below the case_native.yml inputs that the loader skips without reading "
+                "records: CloudTrail digest files (hashes of log files, not events)."),
         }

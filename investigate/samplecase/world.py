@@ -189,6 +189,36 @@ CATALOGUE: tuple[Asset, ...] = (
     Asset("s3://rr-content/*", "public_content", "", "us-east-dc"),
     Asset("s3://rr-analytics/*", "internal_analytics", "US", "us-east-dc"),
     Asset("db://us-prod/metrics_v?.*", "internal_analytics", "US", "us-east-dc"),
+    # The same data as the native logs name it (exports_native/, case_native.yml). The CSV
+    # exports' resources (s3://, db://) match none of these, so case.yml is not affected.
+    # CloudTrail: S3 objects and buckets by ARN. A listing names the bucket only; the only
+    # listings of rr-sg-backup are of its us/ prefix, and a bucket holding US user data is
+    # catalogued as such.
+    Asset("arn:aws:s3:::rr-us-userdata/*", "us_user_data", "US", "us-east-dc"),
+    Asset("arn:aws:s3:::rr-us-userdata", "us_user_data", "US", "us-east-dc"),
+    Asset("arn:aws:s3:::ibc-rr-userdata/*", "us_user_data", "US", "ibc-us-west"),
+    Asset("arn:aws:s3:::ibc-rr-userdata", "us_user_data", "US", "ibc-us-west"),
+    Asset("arn:aws:s3:::rr-sg-backup/us/*", "us_user_data", "US", "sg-dc"),
+    Asset("arn:aws:s3:::rr-sg-backup/*", "sg_user_data", "SG", "sg-dc"),
+    Asset("arn:aws:s3:::rr-sg-backup", "us_user_data", "US", "sg-dc"),
+    Asset("arn:aws:s3:::rr-content/*", "public_content", "", "us-east-dc"),
+    Asset("arn:aws:s3:::rr-content", "public_content", "", "us-east-dc"),
+    Asset("arn:aws:s3:::rr-analytics/*", "internal_analytics", "US", "us-east-dc"),
+    Asset("arn:aws:s3:::rr-analytics", "internal_analytics", "US", "us-east-dc"),
+    # The APAC gateway's request paths (web access log): /s3/<bucket>/<key>, /db/<database>/
+    # <schema.table>, and /export/db/... for table exports.
+    Asset("/s3/rr-us-userdata/*", "us_user_data", "US", "us-east-dc"),
+    Asset("/s3/ibc-rr-userdata/*", "us_user_data", "US", "ibc-us-west"),
+    Asset("/s3/rr-sg-backup/us/*", "us_user_data", "US", "sg-dc"),
+    Asset("/s3/rr-sg-backup/*", "sg_user_data", "SG", "sg-dc"),
+    Asset("/s3/rr-content/*", "public_content", "", "us-east-dc"),
+    Asset("/s3/rr-analytics/*", "internal_analytics", "US", "us-east-dc"),
+    Asset("/db/us-prod/users.*", "us_user_data", "US", "us-east-dc"),
+    Asset("/db/sg-prod/*", "sg_user_data", "SG", "sg-dc"),
+    Asset("/db/us-prod/metrics_v?.*", "internal_analytics", "US", "us-east-dc"),
+    Asset("/export/db/us-prod/users.*", "us_user_data", "US", "us-east-dc"),
+    Asset("/export/db/sg-prod/*", "sg_user_data", "SG", "sg-dc"),
+    Asset("/export/db/us-prod/metrics_v?.*", "internal_analytics", "US", "us-east-dc"),
 )
 
 

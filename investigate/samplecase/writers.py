@@ -85,14 +85,15 @@ class _AccessExport(_Export):
     def _line(self, text: str) -> None:
         self.f.write(text + self.newline)
 
-    def write(self, ev: AccessEvent) -> None:
-        """Write one good event (and any bad records due before it)."""
+    def write(self, ev: AccessEvent) -> str:
+        """Write one good event (and any bad records due before it); return its id."""
         self._bad_before(ev.ms)
         cells = self._cells(ev)
         self.csv.writerow(cells)
         self._last_ms = ev.ms
         self._good()
         self.truth.access(cells[self.id_cell], ev)
+        return cells[self.id_cell]
 
     def close(self) -> None:
         self._bad_before(None)
