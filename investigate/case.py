@@ -38,8 +38,21 @@ class CaseLoad:
     results: list[LoadResult] = field(default_factory=list)
     reference_rows: dict[str, int] = field(default_factory=dict)
 
-    def summary(self) -> str:
-        lines = [r.summary() for r in self.results]
+    def summary(self, max_files: int = 20) -> str:
+        """One line per file; past ``max_files`` files, one line per format, plus a line for
+        each file with rejects (those need reading)."""
+        if len(self.results) <= max_files:
+            lines = [r.summary() for r in self.results]
+        else:
+            lines = []
+            for fmt in dict.fromkeys(r.format for r in self.results):
+                group = [r for r in self.results if r.format == fmt]
+                loaded = [r for r in group if not r.skipped]
+                lines.append(f"{fmt}: {len(loaded):,} files, read {sum(r.rows_read for r in loaded):,}, "
+                             f"loaded {sum(r.rows_loaded for r in loaded):,}, rejected "
+                             f"{sum(r.rows_rejected for r in loaded):,}"
+                             + (f"; {len(group) - len(loaded)} skipped" if len(group) > len(loaded) else ""))
+                lines += [f"  {r.summary()}" for r in loaded if r.rows_rejected]
         lines += [f"{kind}: {n} rows" for kind, n in self.reference_rows.items()]
         return "\n".join(lines)
 

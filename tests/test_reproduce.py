@@ -140,3 +140,20 @@ def test_verify_says_same_on_the_reproduced_workspace(reports):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 9 and all(line.endswith(": same") for line in lines)
+
+
+def test_the_notebook_finds_the_same_on_the_native_exports(tmp_path, ground_truth):
+    """Notebook 01 pointed at case_native.yml (CloudTrail, pgaudit and nginx logs of the same
+    events) states the same finding as on the CSV exports."""
+    from investigate import run_notebook
+    from investigate.notebooks import cell_outputs_text
+
+    nb = run_notebook(REPO / "notebooks" / "01_cross_border_access.ipynb",
+                      parameters={"CASE": str(REPO / "data_samples" / "case_native.yml"),
+                                  "WORKSPACE": str(tmp_path / "native.duckdb"), "OUT_DIR": str(tmp_path)})
+    text = cell_outputs_text(nb)
+    cn = ground_truth["cn_staff_access"]
+    assert (f"{cn['total']:,} accesses to us_user_data (jurisdiction US) came from staff or networks "
+            f"in CN between 14 September 2021 and 31 December 2022, in {len(cn['by_month'])} different months.") in text
+    assert "cloudtrail: 545 files, read 13,241, loaded 13,239, rejected 2; 3 skipped" in text
+    assert "pgaudit: 36 files" in text and "web_access: 18 files" in text
