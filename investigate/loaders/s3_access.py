@@ -8,35 +8,17 @@ partitioning), so :meth:`accepts` knows those names too (and ``.log``).
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from pathlib import Path
 
 from .base import register
 from .native import LineSpecLoader
 from .typed import Params
 
-SNIFF_LINES = 20
 # The name S3 gives a log object: YYYY-mm-DD-HH-MM-SS-<unique string>, after the target prefix.
 _S3_LOG_NAME = re.compile(r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-Za-z]{8,}$")
 # The region of the endpoint in the host header (bucket.s3.eu-west-1.amazonaws.com,
 # s3-us-west-2.amazonaws.com, s3.dualstack.us-gov-west-1.amazonaws.com, ...amazonaws.com.cn).
 _REGION_SQL = r"([a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+)\.amazonaws\.com"
-
-
-def sniff_lines(regex: re.Pattern, head: str) -> int:
-    """95 when most of the first complete lines of ``head`` match ``regex`` in full, else 0.
-
-    The last line of a 64 KB head may be cut in the middle, so it only counts when it is the
-    only line.
-    """
-    lines = [ln.rstrip("\r") for ln in head.lstrip("\ufeff").split("\n")]
-    if len(lines) > 1:
-        lines = lines[:-1]  # complete when the head ends with a newline (then it is "")
-    lines = [ln for ln in lines if ln.strip()][:SNIFF_LINES]
-    if not lines:
-        return 0
-    hits = sum(1 for ln in lines if regex.fullmatch(ln))
-    return 95 if hits * 5 >= len(lines) * 4 else 0
 
 
 @register
@@ -45,13 +27,6 @@ class S3AccessLoader(LineSpecLoader):
     description = ("Amazon S3 server access logs: the space-separated text records S3 delivers to "
                    "a target bucket (24 to 27 fields, '-' for missing)")
     extensions = (".log",)
-
-    @cached_property
-    def regex(self) -> re.Pattern:
-        return re.compile(self.spec.pattern)
-
-    def sniff(self, head: str) -> int:
-        return sniff_lines(self.regex, head)
 
     def accepts(self, path: Path) -> bool:
         name = path.name.removesuffix(".gz").removesuffix(".zst")

@@ -7,12 +7,10 @@ Rotated logs keep their numbers and dates in the name (``access.log.1``, ``acces
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from pathlib import Path
 
 from .base import register
 from .native import LineSpecLoader
-from .s3_access import sniff_lines
 from .typed import Params
 
 _ROTATED_NAME = re.compile(r"(\.log|access_log)(\.[0-9]+|-[0-9]{6}|-[0-9]{8}|-[0-9]{10})?$")
@@ -24,13 +22,6 @@ class WebAccessLoader(LineSpecLoader):
     description = ("Web server access logs in the NCSA common/combined formats (Apache, nginx): "
                    "vhost prefixes, X-Forwarded-For chains and extra trailing fields allowed")
     extensions = (".log",)
-
-    @cached_property
-    def regex(self) -> re.Pattern:
-        return re.compile(self.spec.pattern)
-
-    def sniff(self, head: str) -> int:
-        return sniff_lines(self.regex, head)
 
     def accepts(self, path: Path) -> bool:
         name = path.name.lower().removesuffix(".gz").removesuffix(".zst")
