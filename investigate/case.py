@@ -48,9 +48,11 @@ class CaseLoad:
             for fmt in dict.fromkeys(r.format for r in self.results):
                 group = [r for r in self.results if r.format == fmt]
                 loaded = [r for r in group if not r.skipped]
+                apart = sum(r.rows_set_apart for r in loaded)
                 lines.append(f"{fmt}: {len(loaded):,} files, read {sum(r.rows_read for r in loaded):,}, "
                              f"loaded {sum(r.rows_loaded for r in loaded):,}, rejected "
                              f"{sum(r.rows_rejected for r in loaded):,}"
+                             + (f", set apart {apart:,}" if apart else "")
                              + (f"; {len(group) - len(loaded)} skipped" if len(group) > len(loaded) else ""))
                 lines += [f"  {r.summary()}" for r in loaded if r.rows_rejected]
         lines += [f"{kind}: {n} rows" for kind, n in self.reference_rows.items()]

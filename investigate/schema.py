@@ -70,6 +70,7 @@ BOOKKEEPING_TABLES: dict[str, list[tuple[str, str]]] = {
         ("rows_read", "BIGINT"),
         ("rows_loaded", "BIGINT"),
         ("rows_rejected", "BIGINT"),
+        ("rows_set_apart", "BIGINT"),
         ("ts_min", "TIMESTAMPTZ"),
         ("ts_max", "TIMESTAMPTZ"),
         ("loaded_at", "TIMESTAMPTZ NOT NULL"),
@@ -79,6 +80,16 @@ BOOKKEEPING_TABLES: dict[str, list[tuple[str, str]]] = {
         ("source_sha256", "VARCHAR NOT NULL"),
         ("source_record", "BIGINT"),
         ("reason", "VARCHAR NOT NULL"),
+        ("raw", "VARCHAR USING COMPRESSION zstd"),
+    ],
+    # Records that are neither events nor errors, kept with what they say: a flow log's NODATA
+    # and SKIPDATA lines (no traffic captured, or records skipped by the capture itself).
+    # rows_read = rows_loaded + rows_rejected + rows_set_apart.
+    "set_apart": [
+        ("source_file", "VARCHAR NOT NULL"),
+        ("source_sha256", "VARCHAR NOT NULL"),
+        ("source_record", "BIGINT"),
+        ("kind", "VARCHAR NOT NULL"),
         ("raw", "VARCHAR USING COMPRESSION zstd"),
     ],
     # One row per reference file loaded (networks, actors, assets, policy): its hash is part of

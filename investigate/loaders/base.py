@@ -66,6 +66,7 @@ class LoadResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_set_apart: int = 0
     skipped: bool = False
     note: str = ""
     rejects: list[Reject] = field(default_factory=list)
@@ -77,8 +78,9 @@ class LoadResult:
         name = Path(self.path).name
         if self.skipped:
             return f"{name}: skipped ({self.note})"
+        apart = f", set apart {self.rows_set_apart:,}" if self.rows_set_apart else ""
         line = (f"{name}: read {self.rows_read:,}, loaded {self.rows_loaded:,}, "
-                f"rejected {self.rows_rejected:,} -> {self.table}")
+                f"rejected {self.rows_rejected:,}{apart} -> {self.table}")
         return f"{line} ({self.note})" if self.note else line
 
 
@@ -263,10 +265,10 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                 if result.rows_read == 0:
                     result.note = _join(chosen, "no records")
             con.execute(
-                "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, ts_min = ?, "
-                "ts_max = ? WHERE sha256 = ?",
-                [result.rows_read, result.rows_loaded, result.rows_rejected, result.ts_min,
-                 result.ts_max, source.sha256])
+                "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, rows_set_apart = ?, "
+                "ts_min = ?, ts_max = ? WHERE sha256 = ?",
+                [result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_set_apart,
+                 result.ts_min, result.ts_max, source.sha256])
             _drop_temps(con)
     except InvestigateError:
         raise
@@ -280,8 +282,9 @@ def _columns(table: str) -> list[str]:
 
 
 def _finish(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-            strict: bool, loaded: int, bad_sql: str, total: int | None) -> None:
-    """Rejects, counts, the contract check and the time range, the same for both writers."""
+            strict: bool, loaded: int, bad_sql: str, apart_sql: str, total: int) -> None:
+    """Rejects, records set apart, counts, the contract check and the time range, the same for
+    both writers."""
     first_bad = con.execute(f"SELECT * FROM ({bad_sql}) ORDER BY __rec NULLS LAST LIMIT ?",
                             [MAX_REJECTS_IN_RESULT]).fetchall()
     if strict and first_bad:
@@ -289,11 +292,14 @@ def _finish(con, result: LoadResult, table: str, format: str, display: str, sha:
         raise RejectedRecordError(display, rec, reason)
     rejected = con.execute(f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql})",
                            [display, sha]).fetchone()[0]
-    total = loaded + rejected if total is None else total
-    if loaded + rejected != total:  # the contract itself: never drop a record silently
-        raise InvestigateError(f"{display}: read {total} records but loaded {loaded} and rejected "
-                               f"{rejected}; this is a bug in the {format} loader, please report it")
+    apart = con.execute(f"INSERT INTO set_apart SELECT ?, ?, __rec, __apart, __raw FROM ({apart_sql})",
+                        [display, sha]).fetchone()[0]
+    if loaded + rejected + apart != total:  # the contract itself: never drop a record silently
+        raise InvestigateError(f"{display}: read {total} records but loaded {loaded}, rejected "
+                               f"{rejected} and set apart {apart}; this is a bug in the {format} "
+                               "loader, please report it")
     result.rows_read, result.rows_loaded, result.rows_rejected = total, loaded, rejected
+    result.rows_set_apart = apart
     ts_col = "ts" if table == "access_events" else "ts_start"
     result.ts_min, result.ts_max = con.execute(
         f"SELECT min({ts_col}), max({ts_col}) FROM {table} WHERE source_file = ?", [display]).fetchone()
@@ -320,8 +326,10 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
     cols = ", ".join(_columns(table))
     loaded = con.execute(
         f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
-        f"SELECT {cols}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL", [format, display]).fetchone()[0]
-    _finish(con, result, table, format, display, sha, strict, loaded, bad_sql, total)
+        f"SELECT {cols}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL AND __apart IS NULL",
+        [format, display]).fetchone()[0]
+    _finish(con, result, table, format, display, sha, strict, loaded, bad_sql,
+            f"SELECT __rec, __apart, __raw FROM {STAGED} WHERE __apart IS NOT NULL", total)
 
 
 def _write_streamed(con, result: LoadResult, table: str, format: str, display: str, sha: str,
@@ -333,7 +341,7 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
     good = staged.pipeline(p)
     loaded = con.execute(
         f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
-        f"SELECT {cols}, $format, $file, __rec FROM ({good}) WHERE __reason IS NULL",
+        f"SELECT {cols}, $format, $file, __rec FROM ({good}) WHERE __reason IS NULL AND __apart IS NULL",
         {**p.values, "format": format, "file": display}).fetchone()[0]
     # Counting the records is a scan without parsing; only when some were not loaded does a
     # second pass parse those, and only those, for their reasons.
@@ -343,11 +351,15 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
     if structural:
         total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
     p2 = Params()
-    loaded_recs = f"SELECT source_record FROM {table} WHERE source_file = {p2.add(display, 'VARCHAR')}"
-    bad = staged.pipeline(p2, loaded_recs) if total > loaded else "SELECT * FROM (SELECT NULL::BIGINT AS __rec, NULL AS __reason, NULL AS __raw) WHERE false"
-    con.execute(f"CREATE TEMP TABLE __bad AS SELECT __rec, __reason, __raw FROM ({bad})", p2.values if total > loaded else {})
+    if total > loaded:
+        loaded_recs = f"SELECT source_record FROM {table} WHERE source_file = {p2.add(display, 'VARCHAR')}"
+        rest = f"SELECT __rec, __reason, __apart, __raw FROM ({staged.pipeline(p2, loaded_recs)})"
+    else:
+        rest = "SELECT NULL::BIGINT AS __rec, NULL AS __reason, NULL AS __apart, NULL AS __raw WHERE false"
+    con.execute(f"CREATE TEMP TABLE __rest AS {rest}", p2.values)
     _finish(con, result, table, format, display, sha, strict, loaded,
-            "SELECT __rec, __reason, __raw FROM __bad" + structural, total)
+            "SELECT __rec, __reason, __raw FROM __rest WHERE __reason IS NOT NULL" + structural,
+            "SELECT __rec, __apart, __raw FROM __rest WHERE __apart IS NOT NULL", total)
 
 
 def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:

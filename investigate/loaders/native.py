@@ -10,6 +10,8 @@ record, each under a name the column expressions use::
     derived:                      # expressions over the fields, computed once per record and
       verb: "regexp_extract(event_name, '^[A-Z][a-z]*')"   # usable in columns by name
     extra_exclude: [eventTime]    # top-level keys that columns hold in full (left out of extra)
+    set_apart: "CASE WHEN log_status = 'NODATA' THEN 'NODATA: no traffic captured' END"
+                                  # records that are neither events nor errors (kept apart)
     columns:
       ts: {expr: "event_time"}
 
@@ -34,7 +36,7 @@ from .sources import SourceFile
 from .typed import Params, build_select, quote_ident
 
 _SNIFF_LINES = 20
-_SPEC_KEYS = {"fields", "derived", "pattern", "extra_exclude", "sniff"}
+_SPEC_KEYS = {"fields", "derived", "pattern", "extra_exclude", "sniff", "set_apart"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class FormatSpec:
     pattern: str | None
     extra_exclude: tuple[str, ...]
     sniff: tuple[str, ...]
+    set_apart: str | None = None
 
 
 def load_spec(name: str) -> FormatSpec:
@@ -57,7 +60,8 @@ def load_spec(name: str) -> FormatSpec:
     if pattern:
         fields = {g: g for g in re.compile(pattern).groupindex}
     return FormatSpec(mapping, fields, dict(extra.get("derived") or {}), pattern,
-                      tuple(extra.get("extra_exclude") or ()), tuple(extra.get("sniff") or ()))
+                      tuple(extra.get("extra_exclude") or ()), tuple(extra.get("sniff") or ()),
+                      extra.get("set_apart"))
 
 
 def sniff_lines(regex: re.Pattern, head: str) -> int:
@@ -103,7 +107,8 @@ class SpecLoader(Loader):
             from_sql = f"(SELECT *, {derived} FROM {from_sql})"
         return build_select(self.spec.mapping, lambda s: quote_ident(s.column), from_sql,
                             rec_sql="__rec", raw_sql="__line", extra_sql=extra_sql,
-                            id_prefix=source.sha256[:12], p=p, pre_reasons=pre_reasons)
+                            id_prefix=source.sha256[:12], p=p, pre_reasons=pre_reasons,
+                            apart_sql=self.spec.set_apart)
 
 
 def _structural_from(con, problems) -> None:

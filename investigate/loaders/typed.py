@@ -79,7 +79,7 @@ def _int_expr(v: str, cast: str) -> str:
 
 def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql: str, *,
                  rec_sql: str, raw_sql: str, extra_sql: str, id_prefix: str, p: Params,
-                 pre_reasons: list[tuple[str, str]] = ()) -> str:
+                 pre_reasons: list[tuple[str, str]] = (), apart_sql: str | None = None) -> str:
     """The SELECT that types one file's records for ``mapping.table``.
 
     Parameters
@@ -93,6 +93,9 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
         Prefix of generated event ids (``<sha256[:12]>-<record>``) when the source has none.
     pre_reasons : list of (condition, message)
         Record-level problems checked before any field (e.g. "not valid JSON").
+    apart_sql : str, optional
+        SQL giving why a record is *set apart* (neither loaded nor rejected: a flow log's
+        NODATA line, which says no traffic was captured), or NULL. Checked first.
     """
     table = mapping.table
     nulls = p.add(list(mapping.null_values), "VARCHAR[]")
@@ -169,9 +172,12 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
     if "outcome" in mapping.columns:
         extra = (f"CASE WHEN __v_outcome IS NOT NULL AND __t_outcome IS NULL THEN json_merge_patch("
                  f"coalesce(__extra, '{{}}'), json_object('raw_outcome', __v_outcome)) ELSE __extra END")
-    # The raw record is only built for rejects; DuckDB evaluates the shared CASE once.
-    return (f"SELECT __rec, {reason_sql} AS __reason, "
-            f"CASE WHEN ({reason_sql}) IS NOT NULL THEN CAST({raw_sql} AS VARCHAR) END AS __raw, "
+    apart = apart_sql or "NULL::VARCHAR"
+    if apart_sql:  # a record set apart is not checked for problems
+        reason_sql = f"CASE WHEN ({apart}) IS NOT NULL THEN NULL ELSE {reason_sql} END"
+    # The raw record is only built for rejects and records set apart.
+    return (f"SELECT __rec, {reason_sql} AS __reason, {apart} AS __apart, "
+            f"CASE WHEN ({reason_sql}) IS NOT NULL OR ({apart}) IS NOT NULL THEN CAST({raw_sql} AS VARCHAR) END AS __raw, "
             f"{out_cols}, CAST({extra} AS JSON) AS extra FROM ({level2})")
 
 
