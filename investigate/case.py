@@ -6,6 +6,7 @@
     inputs:
       - {path: exports/access.csv, format: csv, mapping: mappings/access.yml}
       - {path: exports/AWSLogs, format: cloudtrail}     # a folder: every file of the format
+      - {path: exports/flows.log, format: vpc_flow, options: {fields: "version account-id ..."}}
     reference:
       networks: reference/network_inventory.csv     # a path, or a list of paths
       actors: reference/staff_roster.csv
@@ -89,6 +90,6 @@ def ingest_case(ws: Workspace, manifest: str | os.PathLike, *, strict: bool = Fa
         mapping = base / item["mapping"] if item.get("mapping") else None
         # A folder (an AWSLogs/ tree, a log directory) loads every file of the format below it.
         load.results.extend(ingest(ws, base / item["path"], item["format"], mapping=mapping,
-                                   strict=strict))
+                                   strict=strict, options=item.get("options")))
     refresh(ws)
     return load

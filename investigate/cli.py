@@ -29,6 +29,8 @@ def cmd_formats(args) -> int:
         table = loader.table or "(mapping decides)"
         mapping = "needs --mapping" if loader.needs_mapping else ""
         print(f"{name:<15} {table:<18} {loader.description} {mapping}".rstrip())
+        for option, meaning in getattr(loader, "options", {}).items():
+            print(f"{'':<15} {'':<18} --option {option} VALUE: {meaning}")
     return 0
 
 
@@ -36,7 +38,8 @@ def cmd_ingest(args) -> int:
     failed = 0
     with _open(args) as ws:
         for _, result, error in loaders.base.iter_ingest(ws, args.files, args.format,
-                                                         mapping=args.mapping, strict=args.strict):
+                                                         mapping=args.mapping, strict=args.strict,
+                                                         options=_params(args.option) or None):
             if error is not None:
                 print(f"error: {error}", file=sys.stderr)
                 failed += 1
@@ -166,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, help="input format (see: investigate formats)")
     p.add_argument("--mapping", help="mapping file (YAML) for csv/jsonl/parquet")
     p.add_argument("--strict", action="store_true", help="stop at the first bad record")
+    p.add_argument("--option", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a format option (investigate formats lists them)")
     p.add_argument("--show-rejects", type=int, default=0, metavar="N",
                    help="list the first N rejects of each file on lines of their own (default: the "
                         "first one, on the file's line; all are in the workspace's rejects table)")

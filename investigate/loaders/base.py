@@ -93,6 +93,7 @@ class Loader:
     table: str | None = None        # None: the mapping says which table
     needs_mapping: bool = False
     extensions: tuple[str, ...] = ()
+    options: dict[str, str] = {}    # option name -> what it means (passed to stage as options=)
 
     def stage(self, con: duckdb.DuckDBPyConnection, source: SourceFile,
               mapping: Mapping | None) -> StageOutput | None:
@@ -186,7 +187,7 @@ def _clean_duckdb_message(exc: Exception) -> str:
 
 
 def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=None,
-                strict: bool = False) -> LoadResult:
+                strict: bool = False, options: dict | None = None) -> LoadResult:
     """Load one file into the workspace, all or nothing.
 
     Parameters
@@ -201,6 +202,9 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     strict : bool
         Stop at the first record that cannot be loaded, with an error naming ``file:record``;
         nothing of the file is loaded then.
+    options : dict, optional
+        Format options (e.g. ``{"fields": "..."}`` for a VPC flow log without a header line);
+        ``investigate formats`` says which format takes which.
 
     Returns
     -------
@@ -249,7 +253,15 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
             if source.empty:
                 result.note = _join(chosen, "empty file: no records")
             else:
-                staged = loader.stage(con, source, mp) or StageOutput()
+                if options:
+                    unknown = set(options) - set(getattr(loader, "options", {}))
+                    if unknown:
+                        raise InvestigateError(
+                            f"format {format!r} takes no option {', '.join(sorted(unknown))}; it takes: "
+                            f"{', '.join(getattr(loader, 'options', {})) or 'none'}")
+                    staged = loader.stage(con, source, mp, options=options) or StageOutput()
+                else:
+                    staged = loader.stage(con, source, mp) or StageOutput()
                 try:
                     # Record numbers say where each record is; the order rows are written in
                     # does not matter, and not keeping it lets DuckDB use every core.
@@ -376,7 +388,8 @@ def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:
     return out
 
 
-def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False):
+def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False,
+                options: dict | None = None):
     """Load files and directories one by one, yielding ``(path, result, error)`` for each.
 
     With ``format="auto"``, a file found in a directory that no format recognises is skipped
@@ -390,7 +403,7 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
     loader = None if format == "auto" else get_loader(format)
     for path, from_dir in expand_paths(paths, loader):
         try:
-            yield path, ingest_file(ws, path, format, mapping=mapping, strict=strict), None
+            yield path, ingest_file(ws, path, format, mapping=mapping, strict=strict, options=options), None
         except UnknownFormatError as exc:
             if not from_dir:
                 yield path, None, exc
@@ -401,14 +414,15 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
             yield path, None, exc
 
 
-def ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False) -> list[LoadResult]:
+def ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False,
+           options: dict | None = None) -> list[LoadResult]:
     """Load several files (and directories) with one format; see :func:`ingest_file`.
 
     Stops at the first file that cannot be read (the files before it stay loaded); the CLI
     goes on to the next file instead and reports each.
     """
     results = []
-    for _, result, error in iter_ingest(ws, paths, format, mapping=mapping, strict=strict):
+    for _, result, error in iter_ingest(ws, paths, format, mapping=mapping, strict=strict, options=options):
         if error is not None:
             raise error
         results.append(result)
