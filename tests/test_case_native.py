@@ -64,7 +64,7 @@ def test_every_native_file_is_accounted_for(native_ws, ground_truth):
     skipped = [r for r in results if r.skipped]
     assert sorted(rel(r.path) for r in skipped) == ground_truth["native_skipped"]
     assert all("digest" in r.note for r in skipped)
-    assert {r.format for r in results if not r.skipped} == {*NATIVE_FORMATS, "jsonl", "csv"}
+    assert {r.format for r in results if not r.skipped} == {*NATIVE_FORMATS, "jsonl", "transfer_jobs"}
     stored = native_ws.sql("SELECT count(*), sum(rows_read), sum(rows_loaded) + sum(rows_rejected) "
                            "FROM ingests").fetchone()
     total = sum(v["read"] for v in ground_truth["native_rows"].values())

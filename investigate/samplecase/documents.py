@@ -158,7 +158,7 @@ inputs:
   - {path: exports/access_platform_audit.csv, format: csv, mapping: mappings/access_platform_audit.yml}
   - {path: exports/access_apac_gateway.csv, format: csv, mapping: mappings/access_apac_gateway.yml}
   - {path: exports/edge_flows.jsonl.gz, format: jsonl, mapping: mappings/edge_flows.yml}
-  - {path: exports/backup_jobs.csv, format: csv, mapping: mappings/backup_jobs.yml}
+  - {path: exports/backup_jobs.csv, format: transfer_jobs, mapping: mappings/backup_jobs.yml}
 reference:
   networks: reference/network_inventory.csv
   actors: reference/staff_roster.csv
@@ -181,7 +181,7 @@ inputs:
   - {path: exports_native/postgresql, format: pgaudit}
   - {path: exports_native/gateway, format: web_access}
   - {path: exports/edge_flows.jsonl.gz, format: jsonl, mapping: mappings/edge_flows.yml}
-  - {path: exports/backup_jobs.csv, format: csv, mapping: mappings/backup_jobs.yml}
+  - {path: exports/backup_jobs.csv, format: transfer_jobs, mapping: mappings/backup_jobs.yml}
 reference:
   networks: reference/network_inventory.csv
   actors: reference/staff_roster.csv

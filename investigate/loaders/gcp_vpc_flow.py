@@ -1,0 +1,23 @@
+"""Google Cloud VPC Flow Logs (format ``gcp_vpc_flow``): see ``formats/gcp_vpc_flow.yml``."""
+
+from __future__ import annotations
+
+from .base import register
+from .native import JsonSpecLoader
+
+
+@register
+class GcpVpcFlowLoader(JsonSpecLoader):
+    name = "gcp_vpc_flow"
+    description = ("Google Cloud VPC Flow Logs (LogEntry, jsonPayload.connection): JSON Lines from a "
+                   "Pub/Sub or Storage sink, Logs Explorer arrays; SRC and DEST reports both kept")
+    extensions = (".json", ".jsonl", ".ndjson", ".log")
+
+    def sniff(self, head: str) -> int:
+        # The log name says it (compute.googleapis.com%2Fvpc_flows, or networkmanagement's);
+        # without it, the payload's own keys do. No audit entry has jsonPayload.connection.
+        if "vpc_flows" in head and '"connection"' in head:
+            return 100
+        if '"jsonPayload"' in head and '"connection"' in head and '"reporter"' in head:
+            return 90
+        return 0
