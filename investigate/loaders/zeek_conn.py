@@ -1,0 +1,239 @@
+"""Zeek ``conn.log`` (format ``zeek_conn``): see ``formats/zeek_conn.yml`` and docs/formats/zeek_conn.md.
+
+Two layouts, told apart by the first non-blank line:
+
+- **ASCII** (Zeek's default writer): ``#separator``, ``#set_separator``, ``#empty_field``,
+  ``#unset_field``, ``#path``, ``#open``, ``#fields``, ``#types`` header lines, then one record per
+  line, then ``#close``. The file itself says which field is which, so values are named by the
+  most recent header block before them (a file may hold several: concatenated logs, another
+  separator). ``LogAscii::tsv=T`` files have one plain row of field names instead, tab-separated.
+- **JSON lines** (``LogAscii::use_json=T``: dotted keys ``id.orig_h``; corelight's
+  json-streaming-logs: ``id_orig_h`` and ``@stream``/``@system`` keys); unset fields are omitted.
+
+Header lines are not records. Everything is parsed in DuckDB: header lines are few, so their state
+(separator, field names, types, unset and empty markers) is computed over them alone and joined to
+the records with an ASOF join on the line number.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .base import STAGED, register
+from .native import SpecLoader
+from .records import lines_sql
+from .sources import SourceFile, head_bytes
+from .typed import Params
+
+# Fields the columns hold in full (left out of extra); all other fields go to extra.
+MAPPED = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto"]
+# The names the spec's expressions use -> the Zeek field.
+FIELDS = {"ts": "ts", "uid": "uid", "orig_h": "id.orig_h", "orig_p": "id.orig_p", "resp_h": "id.resp_h",
+          "resp_p": "id.resp_p", "proto": "proto", "duration": "duration", "orig_bytes": "orig_bytes",
+          "resp_bytes": "resp_bytes", "orig_pkts": "orig_pkts", "resp_pkts": "resp_pkts",
+          "conn_state": "conn_state"}
+# Types of conn.log fields, for files that do not declare them (LogAscii::tsv=T).
+CONN_TYPES = {"ts": "time", "uid": "string", "id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr",
+              "id.resp_p": "port", "proto": "enum", "service": "string", "duration": "interval",
+              "orig_bytes": "count", "resp_bytes": "count", "conn_state": "string", "local_orig": "bool",
+              "local_resp": "bool", "missed_bytes": "count", "history": "string", "orig_pkts": "count",
+              "orig_ip_bytes": "count", "resp_pkts": "count", "resp_ip_bytes": "count",
+              "tunnel_parents": "set[string]", "ip_proto": "count", "vlan": "int", "inner_vlan": "int"}
+# 2000-01-01T00:00:00Z. A capture's ts below this is not a date: the Stratosphere CTU-230 log
+# has ts 15.230937, seconds since the capture began. No Zeek log predates 2000 (Bro 0.x
+# logged other formats), so the rule cannot turn away a real date.
+RELATIVE_BEFORE = 946684800
+RELATIVE = ("timestamp {} is seconds since the capture began, not a date (it is before 2000-01-01): "
+            "loading it would put the connection in 1970")
+MASKED = ("timestamp masked ({}, as Zeek test baselines write it): the record has no time to load")
+NO_TS = "ts is unset: a connection without a start time cannot be placed in time"
+NO_HEADER = "no #fields header line before this record: which value is which field cannot be told"
+NOT_CONN = "a Zeek '{}' log record, not conn: this format reads conn.log only"
+
+_SNIFF_TSV = re.compile(r"(?m)^#fields(\t|,| ).*\bid\.orig_h\b")
+_SNIFF_PLAIN = re.compile(r"\A(?:[^\n]*\t)?ts\t(?:[^\n]*\t)?id\.orig_h\t")
+
+
+def _dec(v: str) -> str:
+    """SQL decoding Zeek's escapes (``\\xHH``, ``\\\\``) in the text ``v``.
+
+    The text is read as a BLOB literal, which understands ``\\xHH``; a backslash written as
+    ``\\\\`` becomes ``\\x5c`` first. Text that does not decode (a byte sequence that is not
+    UTF-8, or non-ASCII text mixed with escapes) is kept as written.
+    """
+    return (f"CASE WHEN contains({v}, chr(92)) THEN coalesce(try(decode(CAST(replace({v}, "
+            f"chr(92) || chr(92), chr(92) || 'x5c') AS BLOB))), {v}) ELSE {v} END")
+
+
+@register
+class ZeekConnLoader(SpecLoader):
+    name = "zeek_conn"
+    description = ("Zeek conn.log: ASCII (#fields headers, any separator, several header blocks, "
+                   "LogAscii::tsv=T) or JSON lines (dotted or underscore id keys)")
+    extensions = (".log", ".tsv", ".json", ".jsonl", ".ndjson")
+    spec_name = "zeek_conn"
+
+    def sniff(self, head: str) -> int:
+        text = head.lstrip("\ufeff")
+        first = next((ln for ln in text.split("\n") if ln.strip()), "")
+        conn = "conn_state" in text or re.search(r"(?m)^#path\W+conn\b", text) or '"@stream":"conn"' in text
+        if first.startswith("{"):
+            hit = '"uid"' in first and '"ts"' in first and ('"id.orig_h"' in first or '"id_orig_h"' in first)
+        else:
+            hit = "#separator" in text and _SNIFF_TSV.search(text) or _SNIFF_PLAIN.match(text)
+        if not hit:
+            return 0
+        return 100 if conn else 60  # another Zeek log (http, dns...) has id.orig_h too
+
+    def stage(self, con, source: SourceFile, mapping) -> None:
+        p = Params()
+        head = head_bytes(source, 65536).decode("utf-8", errors="replace").lstrip("\ufeff")
+        first = next((ln for ln in head.split("\n") if ln.strip()), "")
+        parsed = self._json(source, p) if first.lstrip().startswith("{") else self._ascii(source, p)
+        ts_end = ("CASE WHEN ts IS NULL OR duration IS NULL THEN NULL "
+                  "WHEN TRY_CAST(duration AS DECIMAL(38, 9)) IS NULL THEN duration "
+                  "ELSE CAST(CAST(TRY_CAST(ts AS DECIMAL(38, 9)) + TRY_CAST(duration AS DECIMAL(38, 9)) "
+                  "AS DECIMAL(38, 6)) AS VARCHAR) END")
+        icmp = "coalesce(lower(proto) IN ('icmp', 'icmpv6', 'icmp6'), false)"
+        # ICMP type and code sit in the port fields; extra says so by name.
+        extra = (f"CASE WHEN __extra IS NULL THEN NULL WHEN {icmp} THEN json_merge_patch(__extra, "
+                 "json_object('icmp_type', TRY_CAST(orig_p AS INTEGER), 'icmp_code', TRY_CAST(resp_p AS INTEGER))) "
+                 "ELSE __extra END")
+        from_sql = f'(SELECT *, {ts_end} AS "ts + duration", {icmp} AS is_icmp FROM {parsed})'
+
+        def msg(text: str) -> str:
+            return p.add(text, "VARCHAR")
+
+        epoch = "regexp_full_match(ts, '\\s*-?\\d+(\\.\\d*)?\\s*')"
+        relative = RELATIVE.split("{}")
+        masked = MASKED.split("{}")
+        sql = self._select(from_sql, p, source, extra_sql=extra, pre_reasons=[
+            ("__problem IS NOT NULL", "__problem"),
+            ("ts IS NULL", msg(NO_TS)),
+            ("regexp_full_match(ts, 'X+(\\.X+)?')", f"{msg(masked[0])} || ts || {msg(masked[1])}"),
+            (f"{epoch} AND TRY_CAST(ts AS DOUBLE) < {RELATIVE_BEFORE}",
+             f"{msg(relative[0])} || trim(ts) || {msg(relative[1])}"),
+        ])
+        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+
+    # --- JSON lines -----------------------------------------------------------------------------
+
+    def _json(self, source: SourceFile, p: Params) -> str:
+        names = list(FIELDS)
+        paths = []
+        for n in names:
+            zeek = FIELDS[n]
+            paths += [f'$."{zeek}"', f'$."{zeek.replace(".", "_")}"']
+        paths += ['$."_path"', '$."@stream"']
+        plist = p.add(paths, "VARCHAR[]")
+        picked = ", ".join(f"coalesce(__f[{2 * i + 1}], __f[{2 * i + 2}]) AS {'__ts' if n == 'ts' else n}"
+                           for i, n in enumerate(names))
+        drop = {k: None for f in MAPPED for k in (f, f.replace(".", "_"))}
+        drop_sql = p.add(json.dumps(drop), "JSON")
+        # A time written as ISO text (LogAscii::json_timestamps=JSON::TS_ISO8601) becomes epoch text.
+        ts = ("CASE WHEN __ts IS NULL OR regexp_full_match(__ts, '\\s*-?\\d+(\\.\\d*)?([eE][+-]?\\d+)?\\s*') "
+              "OR TRY_CAST(__ts AS TIMESTAMPTZ) IS NULL THEN __ts "
+              "ELSE CAST(CAST(epoch_us(TRY_CAST(__ts AS TIMESTAMPTZ)) AS DECIMAL(38, 6)) / 1000000 AS VARCHAR) END")
+        path = "coalesce(__f[" + str(2 * len(names) + 1) + "], __f[" + str(2 * len(names) + 2) + "])"
+        not_conn = NOT_CONN.split("{}")
+        return f"""(SELECT * EXCLUDE (__ts), {ts} AS ts FROM (
+            SELECT __rec, __line, {picked},
+                   CASE WHEN __f IS NULL THEN 'not valid JSON'
+                        WHEN NOT starts_with(ltrim(__line), '{{') THEN 'not a JSON object'
+                        WHEN {path} IS NOT NULL AND NOT starts_with({path}, 'conn')
+                        THEN {p.add(not_conn[0], 'VARCHAR')} || {path} || {p.add(not_conn[1], 'VARCHAR')} END AS __problem,
+                   CASE WHEN __f IS NOT NULL AND starts_with(ltrim(__line), '{{')
+                        THEN json_merge_patch(__line, {drop_sql}) END AS __extra
+            FROM (SELECT __rec, __line, try(json_extract_string(__line, {plist})) AS __f
+                  FROM {lines_sql(source, p)})))"""
+
+    # --- ASCII ----------------------------------------------------------------------------------
+
+    def _ascii(self, source: SourceFile, p: Params) -> str:
+        tab = "chr(9)"
+        sep_line = "starts_with(__line, '#separator ')"
+        # A LogAscii::tsv=T header: a plain row naming ts and id.orig_h (no record holds both words).
+        plain = (f"(NOT starts_with(__line, '#') AND contains(__line, 'id.orig_h') "
+                 f"AND list_contains(string_split(__line, {tab}), 'id.orig_h') "
+                 f"AND list_contains(string_split(__line, {tab}), 'ts'))")
+        after = ("CASE WHEN __plain THEN __line WHEN starts_with(substr(__line, length(__dir) + 2), __sep) "
+                 "THEN substr(__line, length(__dir) + 2 + length(__sep)) "
+                 "ELSE ltrim(substr(__line, length(__dir) + 2), ' ') END")
+
+        def state(col: str) -> str:
+            return (f"last_value({col} IGNORE NULLS) OVER (PARTITION BY __block ORDER BY __rec "
+                    f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {col}")
+
+        known_types = (f"MAP({p.add(list(CONN_TYPES), 'VARCHAR[]')}, "
+                       f"{p.add(list(CONN_TYPES.values()), 'VARCHAR[]')})")
+        mapped = p.add(MAPPED, "VARCHAR[]")
+        unset, empty, setsep = "coalesce(__unset, '-')", "coalesce(__empty, '(empty)')", "coalesce(__setsep, ',')"
+        types = (f"CASE WHEN __types IS NOT NULL AND len(__types) = len(__fields) THEN __types "
+                 f"ELSE list_transform(__fields, lambda f: coalesce({known_types}[f], 'string')) END")
+        jval = (f"CASE WHEN z[2] = {unset} THEN 'null' "
+                f"WHEN regexp_matches(z[3], '^(set|vector|table)\\[') THEN CASE WHEN z[2] = {empty} THEN '[]' "
+                f"ELSE to_json(list_transform(string_split(z[2], {setsep}), lambda e: "
+                f"CASE WHEN e = {unset} THEN NULL ELSE {_dec('e')} END)) END "
+                f"WHEN z[2] = {empty} THEN '\"\"' "
+                f"WHEN z[3] IN ('count', 'int', 'port') AND regexp_full_match(z[2], '-?(0|[1-9]\\d*)') THEN z[2] "
+                f"WHEN z[3] IN ('double', 'interval', 'time') AND regexp_full_match(z[2], '-?(0|[1-9]\\d*)(\\.\\d+)?') "
+                f"THEN z[2] "
+                f"WHEN z[3] = 'bool' AND z[2] IN ('T', 'F') THEN CASE z[2] WHEN 'T' THEN 'true' ELSE 'false' END "
+                f"ELSE to_json({_dec('z[2]')}) END")
+        extra = (f"'{{' || array_to_string(list_transform(list_filter(list_zip(__fields, __vals, {types}), "
+                 f"lambda z: NOT list_contains({mapped}, z[1])), lambda z: to_json(z[1]) || ':' || ({jval})), ',') || '}}'")
+
+        def field(zeek: str) -> str:
+            raw = f"__vals[list_position(__fields, {p.add(zeek, 'VARCHAR')})]"
+            return f"CASE WHEN {raw} = {unset} OR {raw} = {empty} THEN NULL ELSE {_dec(raw)} END"
+
+        picked = ", ".join(f"{field(z)} AS {n}" for n, z in FIELDS.items())
+        not_conn = NOT_CONN.split("{}")
+        count_msg = (f"format('{{}} values where the #fields header line (line {{}}) names {{}} fields: "
+                     f"a cut or damaged line', len(__vals), __hdr, len(__fields))")
+        return f"""(
+            WITH lines AS MATERIALIZED (
+                SELECT __rec, __line, starts_with(__line, '#') AS __hash, {plain} AS __plain
+                FROM {lines_sql(source, p)}),
+            h0 AS (
+                SELECT __rec, __line, __plain,
+                       CASE WHEN {sep_line} THEN {_dec('substr(__line, 12)')} END AS __sep_decl,
+                       sum(CASE WHEN __plain OR {sep_line} THEN 1 ELSE 0 END)
+                           OVER (ORDER BY __rec ROWS UNBOUNDED PRECEDING) AS __block,
+                       CASE WHEN __plain THEN '' ELSE regexp_extract(__line, '^#([A-Za-z_]+)', 1) END AS __dir
+                FROM lines WHERE __hash OR __plain),
+            h1 AS (
+                SELECT *, CASE WHEN __plain THEN {tab}
+                               ELSE coalesce(max(__sep_decl) OVER (PARTITION BY __block), {tab}) END AS __sep
+                FROM h0),
+            h2 AS (
+                SELECT __rec, __block, __sep, {after} AS __val, __dir, __plain FROM h1),
+            h3 AS (
+                SELECT __rec, __block, __sep,
+                       CASE WHEN __plain OR __dir = 'fields' THEN string_split(__val, __sep) END AS __fields,
+                       CASE WHEN __plain OR __dir = 'fields' THEN __rec END AS __hdr,
+                       CASE WHEN __dir = 'types' THEN string_split(__val, __sep) END AS __types,
+                       CASE WHEN __dir = 'unset_field' THEN __val END AS __unset,
+                       CASE WHEN __dir = 'empty_field' THEN __val END AS __empty,
+                       CASE WHEN __dir = 'set_separator' THEN {_dec('__val')} END AS __setsep,
+                       CASE WHEN __dir = 'path' THEN __val END AS __path
+                FROM h2),
+            heads AS (
+                SELECT __rec, __sep, {state('__fields')}, {state('__hdr')}, {state('__types')},
+                       {state('__unset')}, {state('__empty')}, {state('__setsep')}, {state('__path')}
+                FROM h3),
+            recs AS (
+                SELECT l.__rec, l.__line, h.* EXCLUDE (__rec),
+                       string_split(l.__line, coalesce(h.__sep, {tab})) AS __vals
+                FROM (SELECT __rec, __line FROM lines WHERE NOT __hash AND NOT __plain) AS l
+                ASOF LEFT JOIN heads AS h ON l.__rec >= h.__rec)
+            SELECT __rec, __line, {picked},
+                   CASE WHEN __fields IS NULL THEN {p.add(NO_HEADER, 'VARCHAR')}
+                        WHEN len(__vals) <> len(__fields) THEN {count_msg}
+                        WHEN __path IS NOT NULL AND __path <> '-' AND NOT starts_with(__path, 'conn')
+                        THEN {p.add(not_conn[0], 'VARCHAR')} || __path || {p.add(not_conn[1], 'VARCHAR')} END
+                       AS __problem,
+                   CASE WHEN __fields IS NOT NULL AND len(__vals) = len(__fields) THEN CAST({extra} AS JSON) END
+                       AS __extra
+            FROM recs)"""
