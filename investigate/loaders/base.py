@@ -46,6 +46,7 @@ class StageOutput:
 
     pipeline: object = None
     cleanup: object = None
+    note: str = ""      # what the loader has to say about the file (e.g. a control total)
 
 
 @dataclass
@@ -274,6 +275,7 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                     con.execute("RESET preserve_insertion_order")
                     if staged.cleanup:
                         staged.cleanup()
+                result.note = _join(result.note, staged.note)
                 if result.rows_read == 0:
                     result.note = _join(chosen, "no records")
             con.execute(
