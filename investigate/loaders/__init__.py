@@ -4,8 +4,9 @@ Importing this package registers every format; ``formats()`` lists them.
 """
 
 # Importing a format's module registers it.
-from . import (azure_activity, azure_signin, cloudtrail, gcp_audit, generic,  # noqa: F401
-               mysql_audit, oci_audit, pgaudit, s3_access, web_access)
+from . import (azure_activity, azure_nsg_flow, azure_signin, cloudtrail, gcp_audit,  # noqa: F401
+               gcp_vpc_flow, generic, mysql_audit, netflow_csv, oci_audit, oci_vcn_flow,
+               pgaudit, s3_access, vpc_flow, web_access, zeek_conn)
 from . import transfer_jobs  # noqa: F401,E402  (after generic: it builds on csv and jsonl)
 from .base import (LoadResult, Loader, Reject, detect_format, formats, get_loader, ingest, ingest_file,
                    register)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from .base import register
 from .native import JsonSpecLoader
+
+
+_CONNECTION = re.compile(r'"connection"\s*:\s*\{')
+_LOG_NAME = re.compile(r'"logName"\s*:\s*"[^"]*vpc_flows"')
 
 
 @register
@@ -16,8 +22,9 @@ class GcpVpcFlowLoader(JsonSpecLoader):
     def sniff(self, head: str) -> int:
         # The log name says it (compute.googleapis.com%2Fvpc_flows, or networkmanagement's);
         # without it, the payload's own keys do. No audit entry has jsonPayload.connection.
-        if "vpc_flows" in head and '"connection"' in head:
+        if not _CONNECTION.search(head):
+            return 0
+        if _LOG_NAME.search(head):
             return 100
-        if '"jsonPayload"' in head and '"connection"' in head and '"reporter"' in head:
-            return 90
+        return 90 if '"jsonPayload"' in head and '"reporter"' in head else 0
         return 0

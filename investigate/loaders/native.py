@@ -100,13 +100,13 @@ class SpecLoader(Loader):
         return 0 if not self.spec.sniff else round(100 * hits / len(self.spec.sniff))
 
     def _select(self, from_sql: str, p: Params, source: SourceFile, *, extra_sql: str,
-                pre_reasons) -> str:
+                pre_reasons, raw_sql: str = "__line") -> str:
         if self.spec.derived:
             # Computed once here, so an expression several columns need is not repeated.
             derived = ", ".join(f"({expr}) AS {quote_ident(name)}" for name, expr in self.spec.derived.items())
             from_sql = f"(SELECT *, {derived} FROM {from_sql})"
         return build_select(self.spec.mapping, lambda s: quote_ident(s.column), from_sql,
-                            rec_sql="__rec", raw_sql="__line", extra_sql=extra_sql,
+                            rec_sql="__rec", raw_sql=raw_sql, extra_sql=extra_sql,
                             id_prefix=source.sha256[:12], p=p, pre_reasons=pre_reasons,
                             apart_sql=self.spec.set_apart)
 

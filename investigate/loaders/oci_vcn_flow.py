@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from .base import register
 from .native import JsonSpecLoader
+
+# The event type as a JSON member, not just the words (a README or a manifest may name them).
+_TYPE = re.compile(r'"type"\s*:\s*"com\.oraclecloud\.vcn\.flowlogs\.')
 
 # Flow logs cannot predate 2000 or postdate 2100: a value outside is a unit error (milliseconds
 # for seconds) or a relative time, and loading it would put the flow in 1970 or in year 55000.
@@ -38,7 +43,7 @@ class OciVcnFlowLoader(JsonSpecLoader):
     def sniff(self, head: str) -> int:
         # oci_audit looks for "com.oraclecloud." too (a third of its score): the event type
         # decides, and only flow logs carry this one.
-        return 100 if "com.oraclecloud.vcn.flowlogs" in head else 0
+        return 100 if _TYPE.search(head) else 0
 
     def _select(self, from_sql, p, source, *, extra_sql, pre_reasons):
         # After "not valid JSON": times that cannot be a flow's, then a missing start.
