@@ -68,14 +68,35 @@ SELECT * EXCLUDE (network_outside, home_outside),
         AND src_country <> actor_home_country) AS location_conflict
 FROM flags;
 
+-- What a transfer carries: the dataset the export names (a category of the catalogue), else
+-- what the catalogue says the source site (or host) holds: entries whose pattern is
+-- 'site:<name>' ("the storage cluster at site X holds us_user_data").
+CREATE OR REPLACE VIEW category_jurisdictions AS
+SELECT data_category, min(jurisdiction) AS jurisdiction
+FROM assets WHERE jurisdiction IS NOT NULL
+GROUP BY data_category HAVING count(DISTINCT jurisdiction) = 1;
+
+CREATE OR REPLACE VIEW site_holdings AS
+SELECT substr(resource_pattern, 6) AS site, data_category, jurisdiction
+FROM assets WHERE starts_with(resource_pattern, 'site:');
+
 CREATE OR REPLACE VIEW transfer_enriched AS
-SELECT t.*,
-       s.net.country AS src_country, s.net.org AS src_org, s.net.site AS src_site,
-       s.net.kind AS src_kind,
-       d.net.country AS dst_country, d.net.org AS dst_org, d.net.site AS dst_site,
-       d.net.kind AS dst_kind,
-       CASE WHEN s.net.country IS NULL OR d.net.country IS NULL THEN NULL
-            ELSE s.net.country <> d.net.country END AS cross_border
-FROM transfer_events t
-LEFT JOIN ip_locations s ON s.ip = t.src_ip
-LEFT JOIN ip_locations d ON d.ip = t.dst_ip;
+WITH located AS (
+    SELECT t.*,
+           s.net.country AS src_country, s.net.org AS src_org, s.net.site AS src_site,
+           s.net.kind AS src_kind,
+           d.net.country AS dst_country, d.net.org AS dst_org, d.net.site AS dst_site,
+           d.net.kind AS dst_kind
+    FROM transfer_events t
+    LEFT JOIN ip_locations s ON s.ip = t.src_ip
+    LEFT JOIN ip_locations d ON d.ip = t.dst_ip
+)
+SELECT l.*,
+       coalesce(cj.data_category, hs.data_category, hh.data_category) AS data_category,
+       coalesce(cj.jurisdiction, hs.jurisdiction, hh.jurisdiction) AS data_jurisdiction,
+       CASE WHEN l.src_country IS NULL OR l.dst_country IS NULL THEN NULL
+            ELSE l.src_country <> l.dst_country END AS cross_border
+FROM located l
+LEFT JOIN category_jurisdictions cj ON cj.data_category = l.dataset
+LEFT JOIN site_holdings hs ON hs.site = l.src_site
+LEFT JOIN site_holdings hh ON hh.site = l.src_host;

@@ -4,11 +4,12 @@
 -- param grain VARCHAR = month {day|week|month}: length of a period, in UTC (weeks start on Monday)
 -- param partner_org VARCHAR: the partner's organisation name as in the networks table (e.g. Ironbridge Cloud)
 -- param category VARCHAR: only transfers of this dataset; all user traffic when omitted
--- param src_country VARCHAR: only traffic from user networks in this country; all when omitted
+-- param src_country VARCHAR: only traffic of user networks in this country; all when omitted
 -- returns: period, total_bytes, partner_bytes, share, flows, partner_flows
--- caveats: User traffic is every transfer whose source address lies in a network of kind
---   'users' (from the analyst's inventory); transfers from unknown addresses are not counted, so
---   check the inventory's coverage. Failed or rejected transfers are left out. share is
+-- caveats: User traffic is every transfer with one end in a network of kind 'users' (from the
+--   analyst's inventory), in either direction (a flow log records requests and responses
+--   apart); the partner's part is where the other end is the partner's. Transfers from unknown
+--   addresses are not counted, so check the inventory's coverage. Failed or rejected transfers are left out. share is
 --   partner_bytes / total_bytes (NULL when no bytes were reported in the period). Bytes are as
 --   the export reports them; flow summaries count each direction the way the exporter does.
 WITH params AS (
@@ -17,14 +18,15 @@ WITH params AS (
            CAST($category AS VARCHAR) AS category, CAST($src_country AS VARCHAR) AS src_country
 ),
 scope AS (
-    SELECT t.*, p.grain, (t.dst_org = p.partner_org) AS to_partner
+    SELECT t.*, p.grain,
+           coalesce((CASE WHEN t.src_kind = 'users' THEN t.dst_org ELSE t.src_org END) = p.partner_org, false) AS to_partner
     FROM transfer_enriched t, params p
-    WHERE t.src_kind = 'users'
+    WHERE coalesce(t.src_kind = 'users', false) <> coalesce(t.dst_kind = 'users', false)
       AND t.outcome IS DISTINCT FROM 'failure'
       AND (p.start_ts IS NULL OR t.ts_start >= p.start_ts)
       AND (p.end_ts IS NULL OR t.ts_start < p.end_ts)
       AND (p.category IS NULL OR t.dataset = p.category)
-      AND (p.src_country IS NULL OR t.src_country = p.src_country)
+      AND (p.src_country IS NULL OR (CASE WHEN t.src_kind = 'users' THEN t.src_country ELSE t.dst_country END) = p.src_country)
 ),
 per_period AS (
     SELECT CAST(date_trunc(grain, ts_start) AS DATE) AS period,
