@@ -137,39 +137,105 @@ class VpcFlowLoader(SpecLoader):
         return 95 if hits * 5 >= len(lines) * 4 else 0
 
     def stage(self, con, source: SourceFile, mapping, options=None) -> None:
-        p = Params()
         option = parse_fields_option(options["fields"]) if options and options.get("fields") else None
-        known, counts = p.add(KNOWN, "VARCHAR[]"), p.add(list(DEFAULT_LAYOUTS), "INTEGER[]")
-        layouts = f"MAP({counts}, {p.add(list(DEFAULT_LAYOUTS.values()), 'VARCHAR[][]')})"
-        opt = p.add(option, "VARCHAR[]") if option else "NULL::VARCHAR[]"
-        window = "OVER (ORDER BY __rec ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-        split = f"""
-            SELECT *, (__parts IS NOT NULL
-                       AND list_bool_and(list_transform(__parts, lambda x: regexp_full_match(x, '[a-z][a-z0-9-]*')))
-                       AND len(list_filter(__parts, lambda x: list_contains({known}, x))) * 2 > len(__parts)) AS __is_header
-            FROM (SELECT __rec, __line, __text, string_split_regex(trim(__text), '\\s+') AS __parts FROM (
-                SELECT __rec, __line, CASE WHEN starts_with(ltrim(__line), '{{')
-                    THEN try(json_extract_string(__line, '$.message')) ELSE __line END AS __text
-                FROM {lines_sql(source, p)}))"""
-        headed = f"""
-            SELECT *, coalesce(__hdr, {opt}, {layouts}[len(__parts)]) AS __layout,
-                   CASE WHEN __hdr IS NOT NULL THEN 'the header line ' || __hdr_rec
-                        WHEN {opt} IS NOT NULL THEN 'the fields option'
-                        ELSE 'the default layout of ' || len(__parts) || ' fields' END AS __layout_from
-            FROM (SELECT *, last_value(CASE WHEN __is_header THEN __parts END IGNORE NULLS) {window} AS __hdr,
-                         last_value(CASE WHEN __is_header THEN __rec END IGNORE NULLS) {window} AS __hdr_rec
-                  FROM ({split}))
-            WHERE NOT coalesce(__is_header, false)"""
-        ok = "(__layout IS NOT NULL AND len(__layout) = len(__parts))"
-        cols = ", ".join(f"CASE WHEN {ok} THEN nullif(__parts[list_position(__layout, {p.add(n, 'VARCHAR')})], '-') END "
-                         f"AS {quote_ident(n.replace('-', '_'))}" for n in KNOWN)
-        fields = f"(SELECT *, {ok} AS __ok, {cols} FROM ({headed}))"
+        def text_sql(p: Params) -> str:
+            return (f"(SELECT __rec, __line, CASE WHEN starts_with(ltrim(__line), '{{') "
+                    f"THEN try(json_extract_string(__line, '$.message')) ELSE __line END AS __text "
+                    f"FROM {lines_sql(source, p)})")
+
+        # Pass 1: the lines that can be header lines (every token a field-like name) are few;
+        # Python tells the headers among them and numbers their distinct layouts.
+        q = Params()
+        cands = con.execute(
+            f"SELECT __rec, string_split_regex(trim(__text), '\\s+') FROM {text_sql(q)} "
+            f"WHERE regexp_full_match(trim(__text), '[a-z][a-z0-9-]*(\\s+[a-z][a-z0-9-]*)*') ORDER BY __rec",
+            q.values).fetchall()
+        p = Params()
+        layouts: list[list[str]] = []
+        numbers: dict[tuple, int] = {}
+        hdr_recs, hdr_nos = [], []
+        for rec, tokens in cands:
+            if _is_header(tokens):
+                no = numbers.setdefault(tuple(tokens), len(numbers) + 1)
+                if no > len(layouts):
+                    layouts.append(list(tokens))
+                hdr_recs.append(int(rec))
+                hdr_nos.append(no)
+        n_hdr = len(layouts)
+        if option:
+            layouts.append(option)
+            fallback = str(n_hdr + 1)
+            fallback_from = p.add("the fields option", "VARCHAR")
+        else:
+            layouts.extend(DEFAULT_LAYOUTS.values())
+            fallback = ("CASE len(__parts) " + " ".join(f"WHEN {n} THEN {n_hdr + i}" for i, n in
+                                                       enumerate(DEFAULT_LAYOUTS, start=1)) + " END")
+            fallback_from = (f"{p.add('the default layout of ', 'VARCHAR')} || len(__parts) || "
+                             f"{p.add(' fields', 'VARCHAR')}")
+        # Split on single spaces; the regex split only for a line with other blanks.
+        split = ("CASE WHEN regexp_matches(__text, '^ | $|  |[\\t\\n\\f\\r]') "
+                 "THEN string_split_regex(trim(__text), '\\s+') ELSE string_split(__text, ' ') END")
+        base = f"SELECT __rec, __line, __text, {split} AS __parts FROM {text_sql(p)}"
+        if not hdr_recs:
+            staged = f"SELECT *, NULL::INTEGER AS __hdr_no, NULL::BIGINT AS __hdr_rec FROM ({base})"
+        elif len(hdr_recs) <= 64:
+            pairs = list(zip(hdr_recs, hdr_nos))[::-1]
+            no_sql = "CASE " + " ".join(f"WHEN __rec > {r} THEN {n}" for r, n in pairs) + " END"
+            rec_sql = "CASE " + " ".join(f"WHEN __rec > {r} THEN {r}" for r, _ in pairs) + " END"
+            excluded = ", ".join(str(r) for r in hdr_recs)
+            staged = (f"SELECT *, {no_sql}::INTEGER AS __hdr_no, {rec_sql}::BIGINT AS __hdr_rec FROM ({base}) "
+                      f"WHERE __rec NOT IN ({excluded})")
+        else:
+            heads = (f"(SELECT unnest({p.add(hdr_recs, 'BIGINT[]')}) AS __h_rec, "
+                     f"unnest({p.add(hdr_nos, 'INTEGER[]')}) AS __h_no)")
+            staged = (f"SELECT b.*, h.__h_no AS __hdr_no, h.__h_rec AS __hdr_rec FROM ({base}) AS b "
+                      f"ASOF LEFT JOIN {heads} AS h ON b.__rec >= h.__h_rec "
+                      f"WHERE h.__h_rec IS DISTINCT FROM b.__rec")
+
+        def per_layout(values: dict[int, str], default: str = "NULL") -> str:
+            if not values:
+                return default
+            return "CASE __lno " + " ".join(f"WHEN {no} THEN {v}" for no, v in values.items()) + f" ELSE {default} END"
+
+        lens = per_layout({no: str(len(lay)) for no, lay in enumerate(layouts, start=1)})
+        numbered = (f"SELECT *, CASE WHEN __text IS NULL THEN NULL ELSE coalesce(__hdr_no, {fallback}) END AS __lno, "
+                    f"CASE WHEN __hdr_no IS NOT NULL THEN {p.add('the header line ', 'VARCHAR')} || __hdr_rec "
+                    f"ELSE {fallback_from} END AS __layout_from FROM ({staged})")
+        checked = f"SELECT *, {lens} AS __llen, (__lno IS NOT NULL AND len(__parts) = {lens}) AS __ok FROM ({numbered})"
+        names: dict[str, str] = {}
+
+        def name_param(n: str) -> str:
+            if n not in names:
+                names[n] = p.add(n.replace("-", "_"), "VARCHAR")
+            return names[n]
+
+        # Every field at a fixed position per layout; __fno is the layout number of a line
+        # whose number of fields agrees with it (NULL otherwise: no fields).
+        cols = []
+        for n in KNOWN:
+            at = {no: f"nullif(__parts[{lay.index(n) + 1}], '-')" for no, lay in enumerate(layouts, start=1)
+                  if n in lay}
+            cols.append(f"{per_layout(at).replace('CASE __lno', 'CASE __fno')} AS {quote_ident(n.replace('-', '_'))}")
+        objects = {}
+        for no, lay in enumerate(layouts, start=1):
+            kept = [(i, n) for i, n in enumerate(lay, start=1) if n not in IN_COLUMNS]
+            objects[no] = ("json_object(" + ", ".join(f"{name_param(n)}, nullif(__parts[{i}], '-')" for i, n in kept)
+                           + ")") if kept else "'{}'::JSON"
+        base_extra = per_layout(objects).replace("CASE __lno", "CASE __fno")
+        fields = (f"(SELECT *, {', '.join(cols)}, {base_extra} AS __extra0 FROM "
+                  f"(SELECT *, CASE WHEN __ok THEN __lno END AS __fno FROM ({checked})))")
         parsed = (f"(SELECT *, {ip_or_null('srcaddr')} AS __src_ip, {ip_or_null('dstaddr')} AS __dst_ip, "
                   f"{protocol_sql('protocol', p)} AS __protocol FROM {fields})")
-        extra = extra_json("__layout", "__parts", p.add(IN_COLUMNS, "VARCHAR[]"), p.add(["-"], "VARCHAR[]"))
-        extra = (f"CASE WHEN __ok THEN json_merge_patch({extra}, json_object("
-                 f"'srcaddr', CASE WHEN __src_ip IS NULL THEN srcaddr END, "
-                 f"'dstaddr', CASE WHEN __dst_ip IS NULL THEN dstaddr END)) END")
+        extra = ("CASE WHEN NOT __ok THEN NULL "
+                 "WHEN (__src_ip IS NULL AND srcaddr IS NOT NULL) OR (__dst_ip IS NULL AND dstaddr IS NOT NULL) "
+                 "THEN json_merge_patch(__extra0, json_object("
+                 "'srcaddr', CASE WHEN __src_ip IS NULL THEN srcaddr END, "
+                 "'dstaddr', CASE WHEN __dst_ip IS NULL THEN dstaddr END)) ELSE __extra0 END")
+        dup = [no for no, lay in enumerate(layouts, start=1) if len(set(lay)) != len(lay)]
+        no_start = [no for no, lay in enumerate(layouts, start=1) if "start" not in lay]
+
+        def among(nos: list[int]) -> str:
+            return f"__lno IN ({', '.join(map(str, nos))})" if nos else "false"
 
         def msg(text: str) -> str:
             return p.add(text, "VARCHAR")
@@ -182,13 +248,12 @@ class VpcFlowLoader(SpecLoader):
 
         sql = self._select(parsed, p, source, extra_sql=extra, pre_reasons=[
             ("__text IS NULL", msg('a JSON line without a "message" string holding a flow log record')),
-            ("__layout IS NULL",
+            ("__lno IS NULL",
              f"len(__parts) || {msg(_NO_LAYOUT)} || left(__text, 80)"),
-            (f"NOT {ok}", f"len(__parts) || {msg(' fields where ')} || __layout_from || {msg(' names ')} "
-                          f"|| len(__layout) || {msg(': ')} || left(__text, 80)"),
-            ("len(list_distinct(__layout)) <> len(__layout)", f"__layout_from || {msg(' names a field twice')}"),
-            (f"NOT list_contains(__layout, 'start')",
-             f"__layout_from || {msg(_NO_START)}"),
+            ("NOT __ok", f"len(__parts) || {msg(' fields where ')} || __layout_from || {msg(' names ')} "
+                         f"|| __llen || {msg(': ')} || left(__text, 80)"),
+            (among(dup), f"__layout_from || {msg(' names a field twice')}"),
+            (among(no_start), f"__layout_from || {msg(_NO_START)}"),
             before_2000("start"),
             before_2000("end"),
         ])

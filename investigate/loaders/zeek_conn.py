@@ -48,6 +48,7 @@ RELATIVE = ("timestamp {} is seconds since the capture began, not a date (it is 
             "loading it would put the connection in 1970")
 MASKED = ("timestamp masked ({}, as Zeek test baselines write it): the record has no time to load")
 NO_TS = "ts is unset: a connection without a start time cannot be placed in time"
+COUNT_MSG = "{} values where the #fields header line (line {}) names {} fields: a cut or damaged line"
 NO_HEADER = "no #fields header line before this record: which value is which field cannot be told"
 NOT_CONN = "a Zeek '{}' log record, not conn: this format reads conn.log only"
 
@@ -90,7 +91,7 @@ class ZeekConnLoader(SpecLoader):
         p = Params()
         head = head_bytes(source, 65536).decode("utf-8", errors="replace").lstrip("\ufeff")
         first = next((ln for ln in head.split("\n") if ln.strip()), "")
-        parsed = self._json(source, p) if first.lstrip().startswith("{") else self._ascii(source, p)
+        parsed = self._json(source, p) if first.lstrip().startswith("{") else self._ascii(con, source, p)
         ts_end = ("CASE WHEN ts IS NULL OR duration IS NULL THEN NULL "
                   "WHEN TRY_CAST(duration AS DECIMAL(38, 9)) IS NULL THEN duration "
                   "ELSE CAST(CAST(TRY_CAST(ts AS DECIMAL(38, 9)) + TRY_CAST(duration AS DECIMAL(38, 9)) "
@@ -150,7 +151,116 @@ class ZeekConnLoader(SpecLoader):
 
     # --- ASCII ----------------------------------------------------------------------------------
 
-    def _ascii(self, source: SourceFile, p: Params) -> str:
+    def _ascii(self, con, source: SourceFile, p: Params) -> str:
+        # Pass 1: the header lines alone (few) give the state in force after each of them: the
+        # distinct states are numbered, and the records are read with fixed positions per state.
+        q = Params()
+        heads = con.execute(f"SELECT __rec, __sep, __fields, __hdr, __types, __unset, __empty, __setsep, __path "
+                            f"FROM ({self._heads_sql(source, q)}) ORDER BY __rec", q.values).fetchall()
+        layouts: dict[tuple, int] = {}
+        marks = []  # (header line, state number, #fields line) where the state changes
+        for i, (rec, sep, fields, hdr, types, unset, empty, setsep, path) in enumerate(heads):
+            key = (sep if sep is not None else "\t", tuple(fields) if fields is not None else None,
+                   tuple(types) if types is not None else None, unset, empty, setsep, path)
+            no = layouts.setdefault(key, len(layouts) + 1)
+            nxt = heads[i + 1][0] if i + 1 < len(heads) else None
+            if nxt != rec + 1:  # records may follow this line
+                marks.append((int(rec), no, int(hdr) if hdr is not None else None))
+        tab = "chr(9)"
+        plain = (f"(NOT starts_with(__line, '#') AND contains(__line, 'id.orig_h') "
+                 f"AND list_contains(string_split(__line, {tab}), 'id.orig_h') "
+                 f"AND list_contains(string_split(__line, {tab}), 'ts'))")
+        data = (f"(SELECT __rec, __line FROM {lines_sql(source, p)} "
+                f"WHERE NOT starts_with(__line, '#') AND NOT {plain})")
+        if not marks:
+            numbered = f"SELECT __rec, __line, NULL::INTEGER AS __lno, NULL::BIGINT AS __hdr FROM {data}"
+        elif len(marks) <= 64:
+            desc = marks[::-1]
+            lno = "CASE " + " ".join(f"WHEN __rec > {r} THEN {n}" for r, n, _ in desc) + " END"
+            hdr = "CASE " + " ".join(f"WHEN __rec > {r} THEN {h if h is not None else 'NULL'}" for r, _, h in desc) + " END"
+            numbered = f"SELECT __rec, __line, ({lno})::INTEGER AS __lno, ({hdr})::BIGINT AS __hdr FROM {data}"
+        else:
+            table = (f"(SELECT unnest({p.add([m[0] for m in marks], 'BIGINT[]')}) AS __h_rec, "
+                     f"unnest({p.add([m[1] for m in marks], 'INTEGER[]')}) AS __h_no, "
+                     f"unnest({p.add([m[2] for m in marks], 'BIGINT[]')}) AS __h_hdr)")
+            numbered = (f"SELECT l.__rec, l.__line, h.__h_no AS __lno, h.__h_hdr AS __hdr FROM {data} AS l "
+                        f"ASOF LEFT JOIN {table} AS h ON l.__rec > h.__h_rec")
+        seps = {key[0] for key in layouts}
+        if len(seps) <= 1:
+            split = f"string_split(__line, {p.add(seps.pop() if seps else chr(9), 'VARCHAR')})"
+        else:
+            split = ("string_split(__line, CASE __lno " + " ".join(
+                f"WHEN {no} THEN {p.add(key[0], 'VARCHAR')}" for key, no in layouts.items()) + f" ELSE {tab} END)")
+
+        def per_layout(values: dict[int, str]) -> str:
+            if not values:
+                return "NULL"
+            return "CASE __lno " + " ".join(f"WHEN {no} THEN {v}" for no, v in values.items()) + " END"
+
+        picked: dict[str, dict[int, str]] = {n: {} for n in FIELDS}
+        problem: dict[int, str] = {}
+        extra: dict[int, str] = {}
+        texts: dict[str, str] = {}
+
+        def text(value: str) -> str:  # one parameter per text, added when used
+            if value not in texts:
+                texts[value] = p.add(value, "VARCHAR")
+            return texts[value]
+
+        not_conn = NOT_CONN.split("{}")
+        for (sep, fields, types, unset, empty, setsep, path), no in layouts.items():
+            if fields is None:
+                problem[no] = text(NO_HEADER)
+                continue
+            unset, empty = unset if unset is not None else "-", empty if empty is not None else "(empty)"
+            setsep = setsep if setsep is not None else ","
+            u, e = text(unset), text(empty)
+            for n, zeek in FIELDS.items():
+                if zeek in fields:
+                    v = f"__vals[{fields.index(zeek) + 1}]"
+                    picked[n][no] = f"CASE WHEN {v} = {u} OR {v} = {e} THEN NULL ELSE {_dec(v)} END"
+            count = (f"len(__vals) <> {len(fields)}",
+                     f"format({text(COUNT_MSG)}, len(__vals), __hdr, {len(fields)})")
+            if path is not None and path != "-" and not path.startswith("conn"):
+                problem[no] = (f"CASE WHEN {count[0]} THEN {count[1]} ELSE "
+                               f"{p.add(not_conn[0] + path + not_conn[1], 'VARCHAR')} END")
+            else:
+                problem[no] = f"CASE WHEN {count[0]} THEN {count[1]} END"
+            if types is None or len(types) != len(fields):
+                types = tuple(CONN_TYPES.get(f, "string") for f in fields)
+            members = []
+            for i, (f, t) in enumerate(zip(fields, types), start=1):
+                if f in MAPPED:
+                    continue
+                v = f"__vals[{i}]"
+                if re.match(r"(set|vector|table)\[", t):
+                    s = text(setsep)
+                    val = (f"CASE WHEN {v} = {e} THEN '[]' ELSE to_json(list_transform(string_split({v}, {s}), "
+                           f"lambda x: CASE WHEN x = {u} THEN NULL ELSE {_dec('x')} END)) END")
+                elif t in ("count", "int", "port"):
+                    val = (f"CASE WHEN {v} = {e} THEN '\"\"' WHEN regexp_full_match({v}, '-?(0|[1-9]\\d*)') "
+                           f"THEN {v} ELSE to_json({_dec(v)}) END")
+                elif t in ("double", "interval", "time"):
+                    val = (f"CASE WHEN {v} = {e} THEN '\"\"' WHEN regexp_full_match({v}, '-?(0|[1-9]\\d*)(\\.\\d+)?') "
+                           f"THEN {v} ELSE to_json({_dec(v)}) END")
+                elif t == "bool":
+                    val = (f"CASE WHEN {v} = {e} THEN '\"\"' WHEN {v} = 'T' THEN 'true' WHEN {v} = 'F' THEN 'false' "
+                           f"ELSE to_json({_dec(v)}) END")
+                else:
+                    val = f"CASE WHEN {v} = {e} THEN '\"\"' ELSE to_json({_dec(v)}) END"
+                key = f"to_json({text(f)})"
+                members.append(f"{'' if not members else chr(39) + ',' + chr(39) + ' || '}{key} || ':' || "
+                               f"(CASE WHEN {v} = {u} THEN 'null' ELSE {val} END)")
+            body = " || ".join(members) if members else "''"
+            extra[no] = (f"CASE WHEN len(__vals) = {len(fields)} THEN CAST('{{' || {body} || '}}' AS JSON) END")
+        cols = ", ".join(f"{per_layout(picked[n])} AS {n}" for n in FIELDS)
+        return f"""(
+            SELECT __rec, __line, {cols}, CASE WHEN __lno IS NULL THEN {text(NO_HEADER)} ELSE {per_layout(problem)} END AS __problem, {per_layout(extra)} AS __extra
+            FROM (SELECT *, {split} AS __vals FROM ({numbered})))"""
+
+    def _heads_sql(self, source: SourceFile, p: Params) -> str:
+        """SELECT, for every header line, the state in force after it (separator, field names,
+        types, unset and empty markers, set separator, path, the #fields line)."""
         tab = "chr(9)"
         sep_line = "starts_with(__line, '#separator ')"
         # A LogAscii::tsv=T header: a plain row naming ts and id.orig_h (no record holds both words).
@@ -165,44 +275,17 @@ class ZeekConnLoader(SpecLoader):
             return (f"last_value({col} IGNORE NULLS) OVER (PARTITION BY __block ORDER BY __rec "
                     f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {col}")
 
-        known_types = (f"MAP({p.add(list(CONN_TYPES), 'VARCHAR[]')}, "
-                       f"{p.add(list(CONN_TYPES.values()), 'VARCHAR[]')})")
-        mapped = p.add(MAPPED, "VARCHAR[]")
-        unset, empty, setsep = "coalesce(__unset, '-')", "coalesce(__empty, '(empty)')", "coalesce(__setsep, ',')"
-        types = (f"CASE WHEN __types IS NOT NULL AND len(__types) = len(__fields) THEN __types "
-                 f"ELSE list_transform(__fields, lambda f: coalesce({known_types}[f], 'string')) END")
-        jval = (f"CASE WHEN z[2] = {unset} THEN 'null' "
-                f"WHEN regexp_matches(z[3], '^(set|vector|table)\\[') THEN CASE WHEN z[2] = {empty} THEN '[]' "
-                f"ELSE to_json(list_transform(string_split(z[2], {setsep}), lambda e: "
-                f"CASE WHEN e = {unset} THEN NULL ELSE {_dec('e')} END)) END "
-                f"WHEN z[2] = {empty} THEN '\"\"' "
-                f"WHEN z[3] IN ('count', 'int', 'port') AND regexp_full_match(z[2], '-?(0|[1-9]\\d*)') THEN z[2] "
-                f"WHEN z[3] IN ('double', 'interval', 'time') AND regexp_full_match(z[2], '-?(0|[1-9]\\d*)(\\.\\d+)?') "
-                f"THEN z[2] "
-                f"WHEN z[3] = 'bool' AND z[2] IN ('T', 'F') THEN CASE z[2] WHEN 'T' THEN 'true' ELSE 'false' END "
-                f"ELSE to_json({_dec('z[2]')}) END")
-        extra = (f"'{{' || array_to_string(list_transform(list_filter(list_zip(__fields, __vals, {types}), "
-                 f"lambda z: NOT list_contains({mapped}, z[1])), lambda z: to_json(z[1]) || ':' || ({jval})), ',') || '}}'")
-
-        def field(zeek: str) -> str:
-            raw = f"__vals[list_position(__fields, {p.add(zeek, 'VARCHAR')})]"
-            return f"CASE WHEN {raw} = {unset} OR {raw} = {empty} THEN NULL ELSE {_dec(raw)} END"
-
-        picked = ", ".join(f"{field(z)} AS {n}" for n, z in FIELDS.items())
-        not_conn = NOT_CONN.split("{}")
-        count_msg = (f"format('{{}} values where the #fields header line (line {{}}) names {{}} fields: "
-                     f"a cut or damaged line', len(__vals), __hdr, len(__fields))")
-        return f"""(
-            WITH lines AS MATERIALIZED (
-                SELECT __rec, __line, starts_with(__line, '#') AS __hash, {plain} AS __plain
-                FROM {lines_sql(source, p)}),
+        return f"""
+            WITH lines AS (
+                SELECT __rec, __line, {plain} AS __plain
+                FROM {lines_sql(source, p)} WHERE starts_with(__line, '#') OR {plain}),
             h0 AS (
                 SELECT __rec, __line, __plain,
                        CASE WHEN {sep_line} THEN {_dec('substr(__line, 12)')} END AS __sep_decl,
                        sum(CASE WHEN __plain OR {sep_line} THEN 1 ELSE 0 END)
                            OVER (ORDER BY __rec ROWS UNBOUNDED PRECEDING) AS __block,
                        CASE WHEN __plain THEN '' ELSE regexp_extract(__line, '^#([A-Za-z_]+)', 1) END AS __dir
-                FROM lines WHERE __hash OR __plain),
+                FROM lines),
             h1 AS (
                 SELECT *, CASE WHEN __plain THEN {tab}
                                ELSE coalesce(max(__sep_decl) OVER (PARTITION BY __block), {tab}) END AS __sep
@@ -218,22 +301,7 @@ class ZeekConnLoader(SpecLoader):
                        CASE WHEN __dir = 'empty_field' THEN __val END AS __empty,
                        CASE WHEN __dir = 'set_separator' THEN {_dec('__val')} END AS __setsep,
                        CASE WHEN __dir = 'path' THEN __val END AS __path
-                FROM h2),
-            heads AS (
-                SELECT __rec, __sep, {state('__fields')}, {state('__hdr')}, {state('__types')},
-                       {state('__unset')}, {state('__empty')}, {state('__setsep')}, {state('__path')}
-                FROM h3),
-            recs AS (
-                SELECT l.__rec, l.__line, h.* EXCLUDE (__rec),
-                       string_split(l.__line, coalesce(h.__sep, {tab})) AS __vals
-                FROM (SELECT __rec, __line FROM lines WHERE NOT __hash AND NOT __plain) AS l
-                ASOF LEFT JOIN heads AS h ON l.__rec >= h.__rec)
-            SELECT __rec, __line, {picked},
-                   CASE WHEN __fields IS NULL THEN {p.add(NO_HEADER, 'VARCHAR')}
-                        WHEN len(__vals) <> len(__fields) THEN {count_msg}
-                        WHEN __path IS NOT NULL AND __path <> '-' AND NOT starts_with(__path, 'conn')
-                        THEN {p.add(not_conn[0], 'VARCHAR')} || __path || {p.add(not_conn[1], 'VARCHAR')} END
-                       AS __problem,
-                   CASE WHEN __fields IS NOT NULL AND len(__vals) = len(__fields) THEN CAST({extra} AS JSON) END
-                       AS __extra
-            FROM recs)"""
+                FROM h2)
+            SELECT __rec, __sep, {state('__fields')}, {state('__hdr')}, {state('__types')},
+                   {state('__unset')}, {state('__empty')}, {state('__setsep')}, {state('__path')}
+            FROM h3"""
