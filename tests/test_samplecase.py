@@ -43,6 +43,12 @@ DIGEST_FILE = re.compile(r"exports_native/AWSLogs/111122223333/CloudTrail-Digest
                          r"111122223333_CloudTrail-Digest_us-east-1_rr-org-trail_us-east-1_(\d{8})T000000Z\.json\.gz")
 PG_FILE = re.compile(r"exports_native/postgresql/(us-prod|sg-prod)/postgresql-(\d{4}-\d\d)\.log")
 WEB_FILE = re.compile(r"exports_native/gateway/access\.log-(\d{8})\.gz")
+FLOWLOGS = "exports_flows"
+VPC_FILE = re.compile(r"exports_flows/vpcflow/AWSLogs/111122223333/vpcflowlogs/us-east-1/(\d{4})/(\d\d)/(\d\d)/"
+                      r"111122223333_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f60718_(\d{8})T0000Z_[0-9a-f]{8}\.log\.gz")
+ZEEK_FILE = re.compile(r"exports_flows/zeek/conn\.(\d{4}-\d\d)\.log\.gz")
+VPC_HEADER = ("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+              "start end action log-status flow-direction")
 # The four CSV exports at seed 20221, scale 1: the native variant must never change them.
 CSV_SHA256 = {
     AUDIT: "204854f89812ad6f1d09f7ba9b7c06d0a4eab5c6908c9233481dbdec2050d172",
@@ -85,9 +91,11 @@ def test_output_is_small(case):
     out, _ = case
     total = sum(len(b) for b in files_of(out).values())
     assert total < 20_000_000
-    assert total < 12_000_000
+    assert total < 15_000_000
     native = sum(len(b) for n, b in files_of(out).items() if n.startswith(NATIVE + "/"))
     assert native < 6_000_000
+    flowlogs = sum(len(b) for n, b in files_of(out).items() if n.startswith(FLOWLOGS + "/"))
+    assert flowlogs < 4_000_000
 
 
 def test_csv_exports_are_pinned(case):
@@ -108,8 +116,8 @@ def test_committed_samples_equal_fresh_generation(case):
 def test_expected_files(case):
     out, truth = case
     names = sorted(files_of(out))
-    assert [n for n in names if not n.startswith(NATIVE + "/")] == sorted([
-        "case.yml", "case_native.yml", "ground_truth.json", AUDIT, GATEWAY, FLOWS, BACKUPS,
+    assert [n for n in names if not n.startswith((NATIVE + "/", FLOWLOGS + "/"))] == sorted([
+        "case.yml", "case_native.yml", "case_vpc.yml", "case_zeek.yml", "ground_truth.json", AUDIT, GATEWAY, FLOWS, BACKUPS,
         "mappings/access_apac_gateway.yml", "mappings/access_platform_audit.yml",
         "mappings/backup_jobs.yml", "mappings/edge_flows.yml",
         "reference/data_catalogue.csv", "reference/network_inventory.csv",
@@ -144,6 +152,16 @@ def test_expected_files(case):
                                                            for db, m in logs]
                                                   + [f"{NATIVE}/gateway/access.log-{d}.gz" for d in web]
                                                   + [FLOWS, BACKUPS])
+    # Flow logs: one VPC object per UTC day of the period, one Zeek file per UTC month.
+    flowlogs = [n for n in names if n.startswith(FLOWLOGS + "/")]
+    vpc = [n for n in flowlogs if VPC_FILE.fullmatch(n)]
+    zeek = [n for n in flowlogs if ZEEK_FILE.fullmatch(n)]
+    assert len(flowlogs) == len(vpc) + len(zeek)
+    assert sorted(VPC_FILE.fullmatch(n).group(4) for n in vpc) == [
+        (date(2021, 7, 1) + timedelta(days=i)).strftime("%Y%m%d") for i in range(549)]
+    assert all("".join(VPC_FILE.fullmatch(n).groups()[:3]) == VPC_FILE.fullmatch(n).group(4) for n in vpc)
+    assert sorted(ZEEK_FILE.fullmatch(n).group(1) for n in zeek) == MONTHS
+    assert sorted(truth["flow_rows"]) == sorted(flowlogs)
 
 
 # -- formats -----------------------------------------------------------------------------------
@@ -712,14 +730,15 @@ def check_planted(truth: dict) -> None:
         (FLOWS, "truncated JSON object"),
         (FLOWS, "JSON array, not an object"),
     ])
-    assert truth["generator"]["version"] == 2
+    assert truth["generator"]["version"] == 3
     assert truth["case"] == {
         "definition": truth["case"]["definition"],
         "period_start": "2021-07-01T00:00:00.000Z", "period_end": "2023-01-01T00:00:00.000Z",
         "promise_date": "2022-06-17T00:00:00.000Z", "jurisdiction": "US",
         "category": "us_user_data", "partner_org": "Ironbridge Cloud"}
     for key, value in truth.items():
-        if isinstance(value, dict) and key not in {"generator", "rows", "native_rows", "access_by_country",
+        if isinstance(value, dict) and key not in {"generator", "rows", "native_rows", "flow_rows",
+                                                   "access_by_country",
                                                    "access_by_country_by_month",
                                                    "cross_border_by_basis", "access_events"}:
             assert isinstance(value.get("definition"), str), key
@@ -785,6 +804,7 @@ def test_small_scale_via_command_line(case, tmp_path):
     assert truth["generator"]["scale"] == 0.1
     check_truth_against_files(out, truth)
     check_native_against_files(out, truth)
+    check_flowlogs_against_files(out, truth)
     check_planted(truth)
     assert truth["access_events"]["rows"] < full["access_events"]["rows"] // 5
     assert truth["rows"][FLOWS]["read"] < full["rows"][FLOWS]["read"] // 5
@@ -798,6 +818,136 @@ def test_other_seed_differs(tmp_path):
     assert (tmp_path / "a" / AUDIT).read_bytes() != (tmp_path / "b" / AUDIT).read_bytes()
     check_native_against_files(tmp_path / "a", a)
     assert a["native_rows"] != b["native_rows"]  # CloudTrail file names carry seeded parts
+
+
+# -- flow logs (exports_flows/) --------------------------------------------------------------------
+
+def read_flowlogs(out: Path):
+    """Every record of the VPC and Zeek files, as (file, line number, kind, fields)."""
+    vpc, zeek = [], []
+    for name, data in files_of(out / FLOWLOGS).items():
+        rel = f"{FLOWLOGS}/{name}"
+        assert data[:4] == b"\x1f\x8b\x08\x00" and data[4:8] == b"\x00\x00\x00\x00", rel
+        lines = gzip.decompress(data).decode("utf-8").split("\n")
+        assert lines[-1] == "", rel
+        if VPC_FILE.fullmatch(rel):
+            assert lines[0] == VPC_HEADER, rel
+            vpc += [(rel, n, line.split(" ")) for n, line in enumerate(lines[1:-1], start=2)]
+        else:
+            assert ZEEK_FILE.fullmatch(rel), rel
+            assert lines[0] == "#separator \\x09" and lines[6].startswith("#fields\tts\tuid\tid.orig_h\t")
+            assert lines[-2].startswith("#close\t")
+            fields = lines[6].split("\t")[1:]
+            zeek += [(rel, n, dict(zip(fields, line.split("\t"))) if line.count("\t") == 20 else None)
+                     for n, line in enumerate(lines, start=1) if not line.startswith("#") and line]
+    return vpc, zeek
+
+
+def check_flowlogs_against_files(out: Path, truth: dict) -> None:
+    """Each transfer of the exports is in both flow logs with exactly its bytes; rows as counted."""
+    good, _ = read_exports(out)
+    flows = good[FLOWS]
+    with open(out / BACKUPS, newline="", encoding="utf-8") as f:
+        jobs = list(csv.DictReader(f))
+    vpc, zeek = read_flowlogs(out)
+    rows, rejects, apart = {}, [], []
+    def tally(rel, n, state):
+        t = rows.setdefault(rel, {"read": 0, "loaded": 0, "rejected": 0, "set_apart": 0})
+        t["read"] += 1
+        t[state] += 1
+        (rejects if state == "rejected" else apart if state == "set_apart" else []).append((rel, n))
+
+    def epoch(text):
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+    # VPC: a transfer's records share (sorted address pair, ports, start, end): both directions.
+    by_key = Counter()
+    actions = Counter()
+    for rel, n, f in vpc:
+        if len(f) == 15 and f[13] == "NODATA":
+            assert f[3:10] == ["-"] * 7
+            tally(rel, n, "set_apart")
+            continue
+        if len(f) != 15 or not (0 <= int(f[5]) <= 65535 and 0 <= int(f[6]) <= 65535):
+            tally(rel, n, "rejected")
+            continue
+        tally(rel, n, "loaded")
+        assert f[:2] == ["5", "111122223333"] and f[13] == "OK" and int(f[9]) > 0 and int(f[8]) > 0
+        ends = tuple(sorted([(f[3], f[5]), (f[4], f[6])]))
+        by_key[(ends, int(f[10]), int(f[11]), f[12])] += int(f[9])
+        actions[f[12]] += 1
+    expected = Counter()
+    for fl in flows:
+        ends = tuple(sorted([(fl["src_addr"], str(fl["src_port"])), (fl["dst_addr"], str(fl["dst_port"]))]))
+        expected[(ends, epoch(fl["start"]), epoch(fl["end"]), "ACCEPT")] += fl["bytes"]
+    edge_keys = {k for k in by_key if any(ip.startswith(("198.51.100.", "2001:db8:ff")) for ip, _ in k[0])}
+    assert {k: by_key[k] for k in edge_keys} == dict(expected)
+    backup = Counter()
+    for k, v in by_key.items():
+        if k not in edge_keys:
+            backup[(frozenset(ip for ip, _ in k[0]), k[1], k[3])] += v
+    for j in jobs:
+        key = (frozenset((j["src_ip"], j["dst_ip"])), epoch(j["started_at"]),
+               "ACCEPT" if j["status"] == "success" else "REJECT")
+        got = backup.pop(key)
+        # A successful job: its bytes plus the ACKs back (52 bytes each); a failed one: REJECT.
+        assert got == int(j["bytes_copied"]) if j["status"] == "failed" else \
+            int(j["bytes_copied"]) < got < int(j["bytes_copied"]) * 1.05
+    assert not backup
+    assert actions["REJECT"] == sum(j["status"] == "failed" for j in jobs)
+
+    # Zeek: one connection per transfer, orig = initiator, orig_bytes + resp_bytes = its bytes.
+    conns = {}
+    for rel, n, rec in zeek:
+        if rec is None:
+            tally(rel, n, "rejected")
+            continue
+        tally(rel, n, "loaded")
+        assert rel.endswith(f"conn.{datetime.fromtimestamp(float(rec['ts']), timezone.utc):%Y-%m}.log.gz")
+        key = (rec["id.orig_h"], int(rec["id.orig_p"]), rec["id.resp_h"], int(rec["id.resp_p"]),
+               int(float(rec["ts"])))
+        assert key not in conns
+        conns[key] = rec
+    for fl in flows:
+        rec = conns.pop((fl["src_addr"], fl["src_port"], fl["dst_addr"], fl["dst_port"], epoch(fl["start"])))
+        assert rec["conn_state"] == "SF" and rec["proto"] == fl["proto"]
+        assert int(rec["orig_bytes"]) + int(rec["resp_bytes"]) == fl["bytes"]
+        end = float(rec["ts"]) + float(rec["duration"])
+        assert abs(end - epoch(fl["end"])) < 1e-3
+    for j in jobs:
+        [key] = [k for k in conns if (k[0], k[2], k[4]) == (j["src_ip"], j["dst_ip"], epoch(j["started_at"]))]
+        rec = conns.pop(key)
+        if j["status"] == "success":
+            assert rec["conn_state"] == "SF"
+            assert int(rec["orig_bytes"]) + int(rec["resp_bytes"]) == int(j["bytes_copied"])
+            assert rec["ts"].endswith(".000000")
+        else:
+            assert (rec["conn_state"], rec["orig_bytes"], rec["resp_bytes"]) == ("REJ", "0", "0")
+    assert not conns
+    assert rows == truth["flow_rows"]
+    assert sorted(rejects) == sorted((r["file"], r["record"]) for r in truth["flow_rejects"])
+    assert sorted(apart) == sorted((r["file"], r["record"]) for r in truth["flow_set_apart"])
+
+
+def test_flow_logs_match_the_exports(case):
+    out, truth = case
+    check_flowlogs_against_files(out, truth)
+    assert sum(v["rejected"] for v in truth["flow_rows"].values()) == 3
+    assert sum(v["set_apart"] for v in truth["flow_rows"].values()) == 5
+    # The backup sources' /32s (seeded addresses) keep their site's country and org.
+    with open(out / "reference/network_inventory.csv", newline="", encoding="utf-8") as f:
+        inventory = {r["site"]: r for r in csv.DictReader(f)}
+    with open(out / BACKUPS, newline="", encoding="utf-8") as f:
+        host_ip = {r["src_host"]: r["src_ip"] for r in csv.DictReader(f)}
+    assert inventory["us-userdata-db"] == {"cidr": host_ip["use-db-07"] + "/32", "country": "US",
+                                           "org": "ReelRiver Ltd.", "site": "us-userdata-db",
+                                           "kind": "datacenter"}
+    assert inventory["ibc-userdata-vm"] == {"cidr": host_ip["ibc-usw-vm-3141"] + "/32", "country": "US",
+                                            "org": "Ironbridge Cloud", "site": "ibc-userdata-vm",
+                                            "kind": "cloud"}
+    catalogue = (out / "reference/data_catalogue.csv").read_text(encoding="utf-8")
+    assert "site:us-userdata-db,us_user_data,US,us-east-dc\n" in catalogue
+    assert "site:ibc-userdata-vm,us_user_data,US,ibc-us-west\n" in catalogue
 
 
 def test_regenerating_leaves_no_stale_native_files(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .world import CATALOGUE, COMPANY, NETWORKS, ROSTER
+from .world import CATALOGUE, COMPANY, NETWORKS, ROSTER, Network
 
 POLICY = """\
 # Policy rules of the fictional ReelRiver case. A null list means: no restriction.
@@ -190,6 +190,31 @@ reference:
 """
 
 
+_FLOW_CASE = """\
+name: ReelRiver (fictional case), {what}
+period: {{start: "2021-07-01T00:00:00Z", end: "2023-01-01T00:00:00Z"}}
+promise_date: "2022-06-17T00:00:00Z"
+jurisdiction: US
+protected_category: us_user_data
+partner_org: Ironbridge Cloud
+# The transfers of case.yml (edge flows and backup jobs) as {what}: {note}
+inputs:
+  - {{path: {path}, format: {fmt}}}
+reference:
+  networks: reference/network_inventory.csv
+  actors: reference/staff_roster.csv
+  assets: reference/data_catalogue.csv
+  policy: reference/policy.yml
+"""
+
+CASE_VPC = _FLOW_CASE.format(
+    what="AWS VPC flow logs", path="exports_flows/vpcflow/AWSLogs", fmt="vpc_flow",
+    note="one record per direction, one gzip object per UTC day (a folder: every file below it).")
+CASE_ZEEK = _FLOW_CASE.format(
+    what="Zeek conn.log", path="exports_flows/zeek", fmt="zeek_conn",
+    note="one record per connection, one gzip file per UTC month (a folder: every file below it).")
+
+
 def _write_csv(path: Path, header: tuple[str, ...], rows) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -202,12 +227,13 @@ def _write_text(path: Path, text: str) -> None:
         f.write(text)
 
 
-def write_documents(out: Path) -> list[str]:
-    """Write reference/, mappings/, case.yml and case_native.yml under ``out``; return the
-    relative paths."""
+def write_documents(out: Path, hosts: tuple[Network, ...] = ()) -> list[str]:
+    """Write reference/, mappings/ and the case manifests under ``out``; return the relative
+    paths. ``hosts``: inventory rows appended after the fixed ones (the backup source hosts'
+    /32s, whose addresses are seeded)."""
     written = []
     _write_csv(out / "reference/network_inventory.csv", ("cidr", "country", "org", "site", "kind"),
-               [(n.cidr, n.country, n.org, n.site, n.kind) for n in NETWORKS])
+               [(n.cidr, n.country, n.org, n.site, n.kind) for n in NETWORKS + tuple(hosts)])
     _write_csv(out / "reference/staff_roster.csv",
                ("actor_id", "display_name", "home_country", "team", "employer", "aliases"),
                [(p.actor_id, p.display_name, p.home_country, p.team, COMPANY, ";".join(p.aliases))
@@ -223,5 +249,7 @@ def write_documents(out: Path) -> list[str]:
         written.append(f"mappings/{name}")
     _write_text(out / "case.yml", CASE)
     _write_text(out / "case_native.yml", CASE_NATIVE)
-    written += ["case.yml", "case_native.yml"]
+    _write_text(out / "case_vpc.yml", CASE_VPC)
+    _write_text(out / "case_zeek.yml", CASE_ZEEK)
+    written += ["case.yml", "case_native.yml", "case_vpc.yml", "case_zeek.yml"]
     return written

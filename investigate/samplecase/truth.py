@@ -35,6 +35,9 @@ class Truth:
         self.native_rows: dict[str, dict[str, int]] = {}
         self.native_rejects: list[dict] = []
         self.native_skipped: list[str] = []
+        self.flow_rows: dict[str, dict[str, int]] = {}
+        self.flow_rejects: list[dict] = []
+        self.flow_set_apart: list[dict] = []
         self.promise_ms = day_start_ms(PROMISE_DATE)
         self.rows: dict[str, dict[str, int]] = {}
         self.rejects: list[dict] = []
@@ -72,6 +75,22 @@ class Truth:
         else:
             tally["rejected"] += 1
             self.native_rejects.append({"file": file, "record": number, "problem": problem})
+
+    def flow_record(self, file: str, number: int, problem: str | None = None,
+                    apart: str | None = None) -> None:
+        """Count one record of a flow log (exports_flows/): loaded, rejected (``problem``) or
+        set apart (``apart``: the log-status of a VPC NODATA line)."""
+        tally = self.flow_rows.setdefault(file, {"read": 0, "loaded": 0, "rejected": 0,
+                                                 "set_apart": 0})
+        tally["read"] += 1
+        if problem is not None:
+            tally["rejected"] += 1
+            self.flow_rejects.append({"file": file, "record": number, "problem": problem})
+        elif apart is not None:
+            tally["set_apart"] += 1
+            self.flow_set_apart.append({"file": file, "record": number, "reason": apart})
+        else:
+            tally["loaded"] += 1
 
     def native_skip(self, file: str) -> None:
         """A file of the native logs that its loader skips (a CloudTrail digest)."""
@@ -260,6 +279,29 @@ class Truth:
                 "Malformed records; record is 1-based: CSV data row number (header not counted, "
                 "bad rows counted), JSONL line number. None counts towards any fact."),
             **self._native_result(),
+            **self._flow_result(),
+        }
+
+    def _flow_result(self) -> dict:
+        """What loading case_vpc.yml and case_zeek.yml reads, file by file."""
+        return {
+            "flow_rows": dict(sorted(self.flow_rows.items())),
+            "flow_rows_definition": (
+                "Per flow log file under exports_flows/ (the inputs of case_vpc.yml and "
+                "case_zeek.yml): records read, loaded, rejected and set apart (read = loaded + "
+                "rejected + set_apart). A record is a VPC flow log line other than the header "
+                "line, or a Zeek conn.log line other than the '#' lines. The flow logs carry the "
+                "transfers of edge_flows.jsonl.gz and backup_jobs.csv (a VPC record per "
+                "direction, a Zeek record per connection), so partner_share and offshore_backups "
+                "hold for both manifests."),
+            "flow_rejects": sorted(self.flow_rejects, key=lambda r: (r["file"], r["record"])),
+            "flow_rejects_definition": (
+                "Malformed records of the flow logs; record is the 1-based line number in the "
+                "(decompressed) file, header lines counted. None counts towards any fact."),
+            "flow_set_apart": sorted(self.flow_set_apart, key=lambda r: (r["file"], r["record"])),
+            "flow_set_apart_definition": (
+                "VPC flow log lines with log-status NODATA (no traffic captured in the window): "
+                "set apart by the loader, neither loaded nor rejected; record as in flow_rejects."),
         }
 
     def _native_result(self) -> dict:

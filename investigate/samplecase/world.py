@@ -219,7 +219,32 @@ CATALOGUE: tuple[Asset, ...] = (
     Asset("/export/db/us-prod/users.*", "us_user_data", "US", "us-east-dc"),
     Asset("/export/db/sg-prod/*", "sg_user_data", "SG", "sg-dc"),
     Asset("/export/db/us-prod/metrics_v?.*", "internal_analytics", "US", "us-east-dc"),
+    # What the backup source hosts hold, for flow logs (exports_flows/), which name no dataset:
+    # 'site:<name>' entries, <name> the site of the host's /32 in the inventory
+    # (USER_DATA_HOSTS). The backup job log names its dataset, which wins, so case.yml and
+    # case_native.yml are not affected.
+    Asset("site:us-userdata-db", "us_user_data", "US", "us-east-dc"),
+    Asset("site:ibc-userdata-vm", "us_user_data", "US", "ibc-us-west"),
 )
+
+# Hosts that copy US user data (the backup sources), each given a /32 in the inventory with a
+# site of its own, so a flow log's source address tells what the flow carries:
+# (host, site of its address pool, site named by its /32). Their addresses are drawn by the
+# backup schedule (seeded), so the rows are made by :func:`host_networks`.
+USER_DATA_HOSTS = (("use-db-07", "us-east-dc", "us-userdata-db"),
+                   ("ibc-usw-vm-3141", "ibc-us-west", "ibc-userdata-vm"))
+
+
+def host_networks(host_ip: dict[str, str]) -> tuple[Network, ...]:
+    """The /32 inventory rows of :data:`USER_DATA_HOSTS`, given each host's address.
+
+    Country, org and kind are those of the host's site, so no country or org changes.
+    """
+    rows = []
+    for host, pool_site, site in USER_DATA_HOSTS:
+        parent = next(n for n in NETWORKS if n.site == pool_site and ":" not in n.cidr)
+        rows.append(Network(f"{host_ip[host]}/32", parent.country, parent.org, site, parent.kind))
+    return tuple(rows)
 
 
 class AddressPools:
