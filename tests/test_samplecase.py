@@ -41,7 +41,7 @@ CT_FILE = re.compile(r"exports_native/AWSLogs/111122223333/CloudTrail/us-east-1/
                      r"111122223333_CloudTrail_us-east-1_(\d{8})T0000Z_[0-9a-f]{8}\.json\.gz")
 DIGEST_FILE = re.compile(r"exports_native/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/(\d{4})/(\d\d)/(\d\d)/"
                          r"111122223333_CloudTrail-Digest_us-east-1_rr-org-trail_us-east-1_(\d{8})T000000Z\.json\.gz")
-PG_FILE = re.compile(r"exports_native/postgresql/(us-prod|sg-prod)/postgresql-(\d{4}-\d\d)\.log")
+PG_FILE = re.compile(r"exports_native/postgresql/(us-prod|sg-prod)/postgresql-(\d{4}-\d\d)\.log\.gz")
 WEB_FILE = re.compile(r"exports_native/gateway/access\.log-(\d{8})\.gz")
 FLOWLOGS = "exports_flows"
 VPC_FILE = re.compile(r"exports_flows/vpcflow/AWSLogs/111122223333/vpcflowlogs/us-east-1/(\d{4})/(\d\d)/(\d\d)/"
@@ -148,7 +148,7 @@ def test_expected_files(case):
     assert sorted(web) == sorted(last_days)
     assert len(native) == len(trail) + len(digests) + len(logs) + len(web)
     # Every native file is an input of case_native.yml (or a skipped digest), and vice versa.
-    assert sorted(truth["native_rows"]) == sorted(trail + [f"{NATIVE}/postgresql/{db}/postgresql-{m}.log"
+    assert sorted(truth["native_rows"]) == sorted(trail + [f"{NATIVE}/postgresql/{db}/postgresql-{m}.log.gz"
                                                            for db, m in logs]
                                                   + [f"{NATIVE}/gateway/access.log-{d}.gz" for d in web]
                                                   + [FLOWS, BACKUPS])
@@ -208,7 +208,7 @@ def test_native_file_formats(case):
             assert {"awsAccountId", "digestStartTime", "digestEndTime", "logFiles"} <= set(doc)
             for f in doc["logFiles"]:  # the digest names a log file by its hash
                 assert hashlib.sha256(native[f"{NATIVE}/{f['s3Object']}"]).hexdigest() == f["hashValue"]
-    pg = b"".join(b for n, b in native.items() if PG_FILE.fullmatch(n))
+    pg = b"".join(gzip.decompress(b) for n, b in native.items() if PG_FILE.fullmatch(n))
     for needle in (b"LOG:  connection authorized: user=", b"LOG:  checkpoint starting: time",
                    b"LOG:  checkpoint complete: wrote ", b"ERROR:  permission denied for table ",
                    b'ERROR:  syntax error at or near "FORM"', b"\n\tFROM ",
@@ -527,7 +527,7 @@ def read_native(out: Path):
                 except ValueError:
                     bad.setdefault(rel, []).append(n)
         elif PG_FILE.fullmatch(rel):
-            _pg_events(rel, data.decode("utf-8"), events, bad, read)
+            _pg_events(rel, gzip.decompress(data).decode("utf-8"), events, bad, read)
     return events, bad, read
 
 

@@ -299,13 +299,14 @@ def _statement(rng: random.Random, op: str, obj: str) -> str:
 
 
 class _PgLog:
-    """One open ``postgresql-YYYY-MM.log``: its line count and the time of its last line."""
+    """One open ``postgresql-YYYY-MM.log.gz`` (rotated logs are kept compressed): its line
+    count and the time of its last line."""
 
     def __init__(self, out: Path, database: str, month: date) -> None:
-        self.rel = f"{PGAUDIT_DIR}/{database}/postgresql-{month:%Y-%m}.log"
-        path = out / self.rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.f = open(path, "w", encoding="utf-8", newline="\n")
+        self.rel = f"{PGAUDIT_DIR}/{database}/postgresql-{month:%Y-%m}.log.gz"
+        self.path = out / self.rel
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.parts: list[str] = []
         self.month = month  # its first day
         nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         self.end_ms = day_start_ms(nxt)
@@ -315,11 +316,14 @@ class _PgLog:
     def entry(self, ms: int, text: str) -> int:
         """Write one entry (lines joined by newlines) at ``ms``; return its first line number."""
         assert ms >= self.last_ms, "log lines out of time order"
-        self.f.write(text + "\n")
+        self.parts.append(text + "\n")
         first = self.lines + 1
         self.lines += text.count("\n") + 1
         self.last_ms = ms
         return first
+
+    def close(self) -> None:
+        self.path.write_bytes(_gzip_bytes("".join(self.parts).encode("utf-8")))
 
 
 class PgauditWriter:
@@ -374,7 +378,7 @@ class PgauditWriter:
             while self.pending_end and (last or self.pending_end[0].on < utc_date(log.end_ms)):
                 ms = min(log.end_ms - 1, log.last_ms + 1000 * self.rng.randint(5, 50))
                 self._bad(log, self.pending_end.pop(0), ms)
-        log.f.close()
+        log.close()
 
     def _bad(self, log: _PgLog, bad: malformed.NativeBad, ms: int) -> None:
         pid = self._new_pid("us-prod")
