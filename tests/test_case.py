@@ -9,6 +9,7 @@ import pytest
 
 import investigate as inv
 
+from .facts import assert_offshore_backups, assert_partner_share, iso
 from .conftest import SAMPLES
 
 
@@ -19,10 +20,6 @@ def case_ws():
         ws.load = load
         yield ws
 
-
-def iso(ts) -> str:
-    """A timestamp as ground_truth.json writes it: UTC, milliseconds, Z."""
-    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def day(value) -> str:
@@ -74,23 +71,11 @@ def test_cross_border_totals_by_country_and_basis(case_ws, ground_truth):
 
 
 def test_partner_share_rises_to_near_all(case_ws, ground_truth):
-    df = inv.run_query(case_ws, "partner_share", partner_org=ground_truth["case"]["partner_org"])
-    got = {str(p)[:7]: {"partner_bytes": int(pb), "share": round(float(s), 6), "total_bytes": int(tb)}
-           for p, tb, pb, s in zip(df.period, df.total_bytes, df.partner_bytes, df.share)}
-    assert got == ground_truth["partner_share"]["by_month"]
+    assert_partner_share(case_ws, ground_truth)
 
 
 def test_backups_still_copied_offshore_after_the_promise(case_ws, ground_truth):
-    truth = ground_truth["offshore_backups"]
-    after = inv.run_query(case_ws, "offshore_copies", category="us_user_data",
-                          after=ground_truth["case"]["promise_date"])
-    assert set(after.dst_country) == {truth["dst_country"]} and set(after.dst_site) == {truth["dst_site"]}
-    assert int(after.flows.sum()) == truth["after_promise"]["copies"]
-    assert int(after.bytes.sum()) == truth["after_promise"]["bytes"]
-    assert iso(after.first_ts.min()) == truth["after_promise"]["first_ts"]
-    assert iso(after.last_ts.max()) == truth["after_promise"]["last_ts"]
-    total = inv.run_query(case_ws, "offshore_copies", category="us_user_data")
-    assert (int(total.flows.sum()), int(total.bytes.sum())) == (truth["total"]["copies"], truth["total"]["bytes"])
+    assert_offshore_backups(case_ws, ground_truth)
 
 
 def test_one_bulk_export(case_ws, ground_truth):

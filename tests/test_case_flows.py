@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import investigate as inv
 
+from .facts import assert_offshore_backups, assert_partner_share, iso
 from .conftest import SAMPLES
 
 MANIFESTS = {"case_vpc.yml": ("vpc_flow", "exports_flows/vpcflow/"),
@@ -31,10 +31,6 @@ def flow_ws(request):
         ws.manifest = request.param
         yield ws
 
-
-def iso(ts) -> str:
-    """A timestamp as ground_truth.json writes it: UTC, milliseconds, Z."""
-    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def rel(path) -> str:
@@ -83,23 +79,11 @@ def test_every_transfer_is_in_the_flow_log(flow_ws, ground_truth):
 
 
 def test_partner_share_rises_to_near_all(flow_ws, ground_truth):
-    df = inv.run_query(flow_ws, "partner_share", partner_org=ground_truth["case"]["partner_org"])
-    got = {str(p)[:7]: {"partner_bytes": int(pb), "share": round(float(s), 6), "total_bytes": int(tb)}
-           for p, tb, pb, s in zip(df.period, df.total_bytes, df.partner_bytes, df.share)}
-    assert got == ground_truth["partner_share"]["by_month"]
+    assert_partner_share(flow_ws, ground_truth)
 
 
 def test_backups_still_copied_offshore_after_the_promise(flow_ws, ground_truth):
-    truth = ground_truth["offshore_backups"]
-    after = inv.run_query(flow_ws, "offshore_copies", category="us_user_data",
-                          after=ground_truth["case"]["promise_date"])
-    assert set(after.dst_country) == {truth["dst_country"]} and set(after.dst_site) == {truth["dst_site"]}
-    assert int(after.flows.sum()) == truth["after_promise"]["copies"]
-    assert int(after.bytes.sum()) == truth["after_promise"]["bytes"]
-    assert iso(after.first_ts.min()) == truth["after_promise"]["first_ts"]
-    assert iso(after.last_ts.max()) == truth["after_promise"]["last_ts"]
-    total = inv.run_query(flow_ws, "offshore_copies", category="us_user_data")
-    assert (int(total.flows.sum()), int(total.bytes.sum())) == (truth["total"]["copies"], truth["total"]["bytes"])
+    assert_offshore_backups(flow_ws, ground_truth)
     # Nothing else leaves its jurisdiction: no category but us_user_data is attributed at all.
     every = inv.run_query(flow_ws, "offshore_copies")
     assert set(every.data_category) == {"us_user_data"}
