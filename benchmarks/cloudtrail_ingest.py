@@ -21,11 +21,12 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import compare
 
 IDENTITIES = [
     {"type": "IAMUser", "userName": "alice", "arn": "arn:aws:iam::111122223333:user/alice",
@@ -98,23 +99,6 @@ n = con.execute("SELECT count(*) FROM t").fetchone()[0]
 print(time.perf_counter() - t, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
-INVESTIGATE_RUN = """
-import sys, time, resource
-import investigate as inv
-ws = inv.Workspace.open(sys.argv[2], memory_limit=sys.argv[3])
-t = time.perf_counter()
-r = inv.ingest_file(ws, sys.argv[1], "cloudtrail")
-print(time.perf_counter() - t, r.rows_loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-assert r.rows_rejected == 0, r.rejects[:3]
-"""
-
-
-def run(code: str, *args: str) -> tuple[float, int, int]:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
-    seconds, rows, peak_kb = out.stdout.strip().splitlines()[-1].split()
-    return float(seconds), int(rows), int(peak_kb)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1100)
@@ -127,16 +111,7 @@ def main(argv=None) -> int:
         records = write_file(data, args.size_mb)
         size_mb = data.stat().st_size / 2**20
         print(f"generated {records:,} records, {size_mb:,.0f} MB in {time.perf_counter() - t:.1f}s")
-        results = {}
-        for label, code in (("duckdb read_json", DUCKDB_RUN), ("investigate cloudtrail", INVESTIGATE_RUN)):
-            db = Path(tmp) / f"{label.split()[0]}.duckdb"
-            seconds, rows, peak_kb = run(code, str(data), str(db), args.memory_limit)
-            results[label] = seconds
-            print(f"{label:<24} {seconds:7.1f}s {size_mb / seconds:8.1f} MB/s {rows / seconds:11,.0f} records/s "
-                  f"peak RSS {peak_kb / 1024:,.0f} MB (memory limit {args.memory_limit})")
-            db.unlink(missing_ok=True)
-        ratio = results["duckdb read_json"] / results["investigate cloudtrail"]
-        print(f"ratio (investigate rate / duckdb rate): {ratio:.2f}  (target >= 0.50)")
+        compare(data, "cloudtrail", args.memory_limit, "duckdb read_json", DUCKDB_RUN)
     return 0
 
 

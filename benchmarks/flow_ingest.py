@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import compare
 
 VPC_HEADER = ("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
               "start end action log-status")
@@ -82,23 +83,6 @@ n = con.execute("SELECT count(*) FROM t").fetchone()[0]
 print(time.perf_counter() - t, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
-INVESTIGATE_RUN = """
-import sys, time, resource
-import investigate as inv
-ws = inv.Workspace.open(sys.argv[2], memory_limit=sys.argv[3])
-t = time.perf_counter()
-r = inv.ingest_file(ws, sys.argv[1], sys.argv[4])
-print(time.perf_counter() - t, r.rows_loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-assert r.rows_rejected == 0, r.rejects[:3]
-"""
-
-
-def run(code: str, *args: str) -> tuple[float, int, int]:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
-    seconds, rows, peak_kb = out.stdout.strip().splitlines()[-1].split()
-    return float(seconds), int(rows), int(peak_kb)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--format", default="vpc_flow", choices=["vpc_flow", "zeek_conn"])
@@ -112,16 +96,7 @@ def main(argv=None) -> int:
         records = write_file(data, args.format, args.size_mb)
         size_mb = data.stat().st_size / 2**20
         print(f"generated {records:,} {args.format} records, {size_mb:,.0f} MB in {time.perf_counter() - t:.1f}s")
-        results = {}
-        for label, code in (("duckdb read_csv", DUCKDB_RUN), (f"investigate {args.format}", INVESTIGATE_RUN)):
-            db = Path(tmp) / f"{label.split()[0]}.duckdb"
-            seconds, rows, peak_kb = run(code, str(data), str(db), args.memory_limit, args.format)
-            results[label] = seconds
-            print(f"{label:<24} {seconds:7.1f}s {size_mb / seconds:8.1f} MB/s {rows / seconds:11,.0f} records/s "
-                  f"peak RSS {peak_kb / 1024:,.0f} MB (memory limit {args.memory_limit})")
-            db.unlink(missing_ok=True)
-        ratio = results["duckdb read_csv"] / results[f"investigate {args.format}"]
-        print(f"ratio (investigate rate / duckdb rate): {ratio:.2f}  (target >= 0.50)")
+        compare(data, args.format, args.memory_limit, "duckdb read_csv", DUCKDB_RUN)
     return 0
 
 
