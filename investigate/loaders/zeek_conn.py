@@ -92,7 +92,12 @@ class ZeekConnLoader(SpecLoader):
         head = head_bytes(source, 65536).decode("utf-8", errors="replace").lstrip("\ufeff")
         first = next((ln for ln in head.split("\n") if ln.strip()), "")
         parsed = self._json(source, p) if first.lstrip().startswith("{") else self._ascii(con, source, p)
-        ts_end = ("CASE WHEN ts IS NULL OR duration IS NULL THEN NULL "
+        # Exact decimal sum. Plain times of at most six decimals (all Zeek writes) fit DECIMAL(18, 6),
+        # cheaper than DECIMAL(38, 9) (HUGEINT); anything else takes the general way.
+        plain = "regexp_full_match({}, '[0-9]{{1,11}}(\\.[0-9]{{1,6}})?')"
+        ts_end = (f"CASE WHEN {plain.format('ts')} AND {plain.format('duration')} "
+                  "THEN CAST(CAST(ts AS DECIMAL(18, 6)) + CAST(duration AS DECIMAL(18, 6)) AS VARCHAR) "
+                  "WHEN ts IS NULL OR duration IS NULL THEN NULL "
                   "WHEN TRY_CAST(duration AS DECIMAL(38, 9)) IS NULL THEN duration "
                   "ELSE CAST(CAST(TRY_CAST(ts AS DECIMAL(38, 9)) + TRY_CAST(duration AS DECIMAL(38, 9)) "
                   "AS DECIMAL(38, 6)) AS VARCHAR) END")
@@ -228,7 +233,10 @@ class ZeekConnLoader(SpecLoader):
                 problem[no] = f"CASE WHEN {count[0]} THEN {count[1]} END"
             if types is None or len(types) != len(fields):
                 types = tuple(CONN_TYPES.get(f, "string") for f in fields)
-            members = []
+            # extra is written as JSON text with one concat per record: the keys (and the
+            # punctuation around them) are constants, and each field's JSON form is chosen here,
+            # once per layout, from its declared Zeek type.
+            parts = []
             for i, (f, t) in enumerate(zip(fields, types), start=1):
                 if f in MAPPED:
                     continue
@@ -248,11 +256,10 @@ class ZeekConnLoader(SpecLoader):
                            f"ELSE to_json({_dec(v)}) END")
                 else:
                     val = f"CASE WHEN {v} = {e} THEN '\"\"' ELSE to_json({_dec(v)}) END"
-                key = f"to_json({text(f)})"
-                members.append(f"{'' if not members else chr(39) + ',' + chr(39) + ' || '}{key} || ':' || "
-                               f"(CASE WHEN {v} = {u} THEN 'null' ELSE {val} END)")
-            body = " || ".join(members) if members else "''"
-            extra[no] = (f"CASE WHEN len(__vals) = {len(fields)} THEN CAST('{{' || {body} || '}}' AS JSON) END")
+                key = text(("," if parts else "{") + json.dumps(f, ensure_ascii=False) + ":")
+                parts.append(f"{key}, CASE WHEN {v} = {u} THEN 'null' ELSE {val} END")
+            body = f"concat({', '.join(parts)}, '}}')" if parts else "'{}'"
+            extra[no] = f"CASE WHEN len(__vals) = {len(fields)} THEN CAST({body} AS JSON) END"
         cols = ", ".join(f"{per_layout(picked[n])} AS {n}" for n in FIELDS)
         return f"""(
             SELECT __rec, __line, {cols}, CASE WHEN __lno IS NULL THEN {text(NO_HEADER)} ELSE {per_layout(problem)} END AS __problem, {per_layout(extra)} AS __extra
