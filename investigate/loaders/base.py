@@ -346,6 +346,11 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
             f"SELECT __rec, __apart, __raw FROM {STAGED} WHERE __apart IS NOT NULL", total)
 
 
+def _used(values: dict, sql: str) -> dict:
+    """The bound values a statement names (a pipeline may have prepared more than one pass uses)."""
+    return {k: v for k, v in values.items() if re.search(rf"\${k}\b", sql)}
+
+
 def _write_streamed(con, result: LoadResult, table: str, format: str, display: str, sha: str,
                     strict: bool, staged: StageOutput) -> None:
     from .typed import Params
@@ -360,7 +365,8 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
     # Counting the records is a scan without parsing; only when some were not loaded does a
     # second pass parse those, and only those, for their reasons.
     pc = Params()
-    total = con.execute(f"SELECT count(*) FROM ({staged.pipeline(pc, count_only=True)})", pc.values).fetchone()[0]
+    counting = staged.pipeline(pc, count_only=True)
+    total = con.execute(f"SELECT count(*) FROM ({counting})", _used(pc.values, counting)).fetchone()[0]
     structural = _structural_sql(con)
     if structural:
         total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
@@ -370,7 +376,7 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
         rest = f"SELECT __rec, __reason, __apart, __raw FROM ({staged.pipeline(p2, loaded_recs)})"
     else:
         rest = "SELECT NULL::BIGINT AS __rec, NULL AS __reason, NULL AS __apart, NULL AS __raw WHERE false"
-    con.execute(f"CREATE TEMP TABLE __rest AS {rest}", p2.values)
+    con.execute(f"CREATE TEMP TABLE __rest AS {rest}", _used(p2.values, rest))
     _finish(con, result, table, format, display, sha, strict, loaded,
             "SELECT __rec, __reason, __raw FROM __rest WHERE __reason IS NOT NULL" + structural,
             "SELECT __rec, __apart, __raw FROM __rest WHERE __apart IS NOT NULL", total)
