@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import compare
+from common import compare, write_lines
 
 IDENTITIES = [
     {"type": "IAMUser", "userName": "alice", "arn": "arn:aws:iam::111122223333:user/alice",
@@ -71,21 +71,7 @@ def make_record(rng: random.Random, i: int) -> dict:
 
 
 def write_file(path: Path, size_mb: int) -> int:
-    rng = random.Random(20221)
-    target = size_mb * 1024 * 1024
-    written = n = 0
-    with open(path, "w", encoding="utf-8") as fh:
-        batch = []
-        while written < target:
-            line = json.dumps(make_record(rng, n), separators=(",", ":")) + "\n"
-            batch.append(line)
-            written += len(line)
-            n += 1
-            if len(batch) == 10000:
-                fh.write("".join(batch))
-                batch = []
-        fh.write("".join(batch))
-    return n
+    return write_lines(path, size_mb, lambda rng, n: json.dumps(make_record(rng, n), separators=(",", ":")))
 
 
 DUCKDB_RUN = """

@@ -6,9 +6,11 @@ peak) that prints ``seconds rows peak_rss_kb`` on its last line.
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 # argv: file, workspace path, memory limit, format
 INVESTIGATE_RUN = """
@@ -43,3 +45,23 @@ def compare(data: Path, fmt: str, memory_limit: str, baseline_label: str, baseli
     ratio = results[baseline_label] / results[f"investigate {fmt}"]
     print(f"ratio (investigate rate / duckdb rate): {ratio:.2f}  (target >= 0.50)")
     return ratio
+
+
+def write_lines(path: Path, size_mb: int, make_line: Callable[[random.Random, int], str],
+                head: str = "") -> int:
+    """Write ``head`` then seeded lines until the file reaches ``size_mb``; return the line count."""
+    rng = random.Random(20221)
+    target = size_mb * 1024 * 1024
+    n, written, batch = 0, len(head), []
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(head)
+        while written < target:
+            line = make_line(rng, n) + "\n"
+            batch.append(line)
+            written += len(line)
+            n += 1
+            if len(batch) == 20000:
+                fh.write("".join(batch))
+                batch = []
+        fh.write("".join(batch))
+    return n

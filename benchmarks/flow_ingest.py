@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import compare
+from common import compare, write_lines
 
 VPC_HEADER = ("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
               "start end action log-status")
@@ -46,29 +46,11 @@ def zeek_line(rng: random.Random, i: int) -> str:
 
 
 def write_file(path: Path, fmt: str, size_mb: int) -> int:
-    rng = random.Random(20221)
-    target = size_mb * 1024 * 1024
-    n = written = 0
-    with open(path, "w", encoding="utf-8") as fh:
-        if fmt == "vpc_flow":
-            head = VPC_HEADER + "\n"
-        else:
-            head = ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
-                    f"#fields\t{chr(9).join(ZEEK_FIELDS)}\n#types\t{chr(9).join(ZEEK_TYPES)}\n")
-        fh.write(head)
-        written = len(head)
-        make = vpc_line if fmt == "vpc_flow" else zeek_line
-        batch = []
-        while written < target:
-            line = make(rng, n) + "\n"
-            batch.append(line)
-            written += len(line)
-            n += 1
-            if len(batch) == 20000:
-                fh.write("".join(batch))
-                batch = []
-        fh.write("".join(batch))
-    return n
+    if fmt == "vpc_flow":
+        return write_lines(path, size_mb, vpc_line, VPC_HEADER + "\n")
+    head = ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
+            f"#fields\t{chr(9).join(ZEEK_FIELDS)}\n#types\t{chr(9).join(ZEEK_TYPES)}\n")
+    return write_lines(path, size_mb, zeek_line, head)
 
 
 DUCKDB_RUN = """
