@@ -16,7 +16,6 @@ Two shapes cover what exports look like:
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -54,17 +53,7 @@ def _read_text(source: SourceFile) -> str:
         raise UnreadableInputError(
             source.path, f"one JSON document of {source.content_bytes:,} bytes is too large to read "
                          "at once; convert it to JSON Lines first (e.g. jq -c '.Records[]')")
-    if source.compression == "gzip":
-        with gzip.open(source.path, "rb") as fh:
-            data = fh.read()
-    elif source.compression == "zstd":
-        import zstandard
-
-        with open(source.path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
-            data = fh.read()
-    else:
-        with open(source.path, "rb") as fh:
-            data = fh.read()
+    data = head_bytes(source, -1)
     encoding = "utf-16" if source.encoding == "utf-16" else "utf-8-sig"
     try:
         return data.decode(encoding)

@@ -160,7 +160,7 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def head_bytes(source: SourceFile, n: int = 65536) -> bytes:
-    """The first ``n`` bytes of a file's content (decompressed)."""
+    """The first ``n`` bytes of a file's content (decompressed); all of it with ``n=-1``."""
     if source.compression == "gzip":
         import gzip
 
