@@ -34,6 +34,14 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[unit])
 
 
+# SQL helpers every connection has. ip_text(x): x when it is an IPv4 or IPv6 address, else NULL
+# (the loaders keep a host name or junk found in an address field out of the address columns).
+_SESSION_MACROS = r"""CREATE OR REPLACE TEMP MACRO ip_text(v) AS
+    CASE WHEN regexp_full_match(v, '((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])')
+           OR (regexp_full_match(v, '[0-9A-Fa-f:.]+') AND length(v) - length(replace(v, ':', '')) >= 2)
+         THEN v END"""
+
+
 def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
              temp_directory: str | None) -> duckdb.DuckDBPyConnection:
     config = {
@@ -51,6 +59,8 @@ def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
     except duckdb.Error as exc:
         raise InvestigateError(f"{path}: cannot open the workspace ({exc})") from None
     con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(_SESSION_MACROS)
     # No progress bar on stdout: it would mix with the CLI's output. (In a Jupyter kernel
     # DuckDB refuses to change the setting at all without ipywidgets; it is left as it is there.)
     try:

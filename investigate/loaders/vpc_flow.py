@@ -63,14 +63,9 @@ _NO_START = (" has no start field: a flow without a time cannot be loaded (add $
 _BEFORE_2000 = (" UTC, before 2000: not a real flow time (epoch seconds have 10 digits; this value is "
                 "cut or corrupted), so it is not loaded as that date")
 
-IPV4_RE = (r"((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
-           r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
-
-
 def ip_or_null(v: str) -> str:
-    """SQL: ``v`` when it is an IPv4 or IPv6 address, else NULL."""
-    return (f"CASE WHEN regexp_full_match({v}, '{IPV4_RE}') OR (regexp_full_match({v}, '[0-9A-Fa-f:.]+') "
-            f"AND length({v}) - length(replace({v}, ':', '')) >= 2) THEN {v} END")
+    """SQL: ``v`` when it is an IPv4 or IPv6 address, else NULL (the loaders' ``ip_text``)."""
+    return f"ip_text({v})"
 
 
 def protocol_sql(v: str, p: Params) -> str:
