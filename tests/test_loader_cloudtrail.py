@@ -159,6 +159,24 @@ def test_truncated_delivery_file_keeps_the_events_before_the_cut(ws, tmp_path):
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
     assert result.rejects[0].record == 2
     assert result.rejects[0].reason.startswith("not valid JSON from line ")
+
+
+def test_hostile_delivery_files_give_rejects_and_leave_no_temporary_copy(ws, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    # A lone surrogate escape decodes in Python to text UTF-8 cannot hold.
+    surrogate = json.dumps({"Records": [event(), event("PutObject")]}).replace("PutObject", "Put\\ud800")
+    result = load(ws, tmp_path, text=surrogate, name="surrogate.json")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+    assert result.rejects[0].reason == "not valid JSON"  # DuckDB's reader refuses lone surrogates
+    assert '"eventName":"Put\\ud800"' in result.rejects[0].raw
+    deep = '{"Records": [' + json.dumps(event()) + ', {"a": ' + "[" * 50_000 + "]" * 50_000 + "}]}"
+    result = load(ws, tmp_path, text=deep, name="deep.json")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+    assert result.rejects[0].reason.startswith("a JSON value nested too deeply to read")
+    assert list((tmp_path / "tmp").iterdir()) == []
     assert row(ws, 1)[5] == "GetObject"
 
 

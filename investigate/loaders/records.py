@@ -70,7 +70,7 @@ def is_line_oriented(source: SourceFile) -> bool:
         if line.strip():
             try:
                 value = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return False
             return isinstance(value, dict) and not any(
                 isinstance(value.get(k), list) for k in WRAPPER_KEYS)
@@ -104,9 +104,30 @@ def document_records(source: SourceFile, wrapper_keys=WRAPPER_KEYS, tmpdir: str 
     """
     text = _read_text(source)
     decoder = json.JSONDecoder()
-    wrapper_start = re.compile(r'\{\s*"(?:' + "|".join(map(re.escape, wrapper_keys)) + r')"\s*:\s*\[')
     fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="investigate-records-", dir=tmpdir)
     out = DocumentRecords(path)
+    try:
+        _split_document(text, fd, out, decoder, wrapper_keys)
+    except BaseException:
+        out.cleanup()  # never leave a copy of the evidence behind in the temp directory
+        raise
+    return out
+
+
+def _record_line(record) -> str:
+    try:
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate escape ("\ud800") decodes to text UTF-8 cannot hold; written as an
+        # escape again, the record keeps its meaning.
+        line = json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+    return line + "\n"
+
+
+def _split_document(text: str, fd: int, out: DocumentRecords, decoder: json.JSONDecoder,
+                    wrapper_keys) -> None:
+    wrapper_start = re.compile(r'\{\s*"(?:' + "|".join(map(re.escape, wrapper_keys)) + r')"\s*:\s*\[')
     pos, end = 0, len(text)
     closing = ""  # what closes the array we are inside: "]" (an array), "]}" (a wrapper), or ""
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -136,6 +157,12 @@ def document_records(source: SourceFile, wrapper_keys=WRAPPER_KEYS, tmpdir: str 
                                                 "the rest of the file cannot be split into records",
                                      text[pos:pos + 200]))
                 break
+            except RecursionError:
+                out.count += 1
+                out.problems.append((out.count, "a JSON value nested too deeply to read (over about "
+                                                "a thousand levels); the rest of the file cannot be "
+                                                "split into records", text[pos:pos + 200]))
+                break
             if not closing and isinstance(value, dict):
                 wrapped = next((value[k] for k in wrapper_keys if isinstance(value.get(k), list)), None)
                 records = wrapped if wrapped is not None else [value]
@@ -145,8 +172,7 @@ def document_records(source: SourceFile, wrapper_keys=WRAPPER_KEYS, tmpdir: str 
                 records = [value]
             for record in records:
                 out.count += 1
-                fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-    return out
+                fh.write(_record_line(record))
 
 
 def _after_members(text: str, pos: int, decoder: json.JSONDecoder) -> int:
