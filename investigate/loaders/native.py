@@ -122,10 +122,10 @@ def json_records(con, source: SourceFile):
     ``(__rec, __line)`` (it can be read more than once) and a cleanup function. Records that
     cannot be split out go to ``__structural``."""
     if is_line_oriented(source):
-        return (lambda p: lines_sql(source, p)), (lambda: None)
+        return (lambda p, parts=True: lines_sql(source, p, parts=parts)), (lambda: None)
     doc = document_records(source)
     _structural_from(con, doc.problems)
-    return (lambda p: lines_sql(source, p, path=doc.path)), doc.cleanup
+    return (lambda p, parts=True: lines_sql(source, p, path=doc.path, parts=parts)), doc.cleanup
 
 
 class JsonSpecLoader(SpecLoader):
@@ -138,9 +138,9 @@ class JsonSpecLoader(SpecLoader):
         names = list(self.spec.fields)
 
         def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
-            lines = records(p)
             if count_only:
-                return f"SELECT __rec FROM {lines}"
+                return f"SELECT __rec FROM {records(p, parts=False)}"
+            lines = records(p)
             if exclude:
                 lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
             paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")

@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from ..errors import UnreadableInputError
-from .sources import SourceFile, head_bytes
+from .sources import SourceFile, head_bytes, read_head
 from .typed import Params
 
 # Keys under which exporters wrap a list of records.
@@ -34,18 +34,58 @@ MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 MAX_LINE_BYTES = 4 * 1024 * 1024
 
 
-def lines_sql(source: SourceFile, p: Params, path: str | None = None) -> str:
+# Reading a file in parts: DuckDB numbers lines (WITH ORDINALITY) on one thread only, and the
+# parsing that follows in the same pipeline stays on that thread. A file read as several
+# branches of a UNION ALL, each keeping the lines of one range of line numbers, is parsed on as
+# many threads; each branch still scans the lines before its range, which is cheap next to
+# parsing them. Files smaller than two parts are read in one piece.
+PARTS = max(1, min(os.cpu_count() or 1, 4))
+MIN_PART_BYTES = 16 * 1024 * 1024
+
+
+def lines_sql(source: SourceFile, p: Params, path: str | None = None, parts: bool = True) -> str:
     """SELECT ``__rec`` (line number) and ``__line`` (text, no line ending) for every non-blank
-    line of the file, streamed by DuckDB."""
+    line of the file, streamed by DuckDB (on several threads for a large file, unless ``parts``
+    is false: counting the lines is quicker in one piece)."""
+    file = path or str(source.path)
+    compression = "none" if path else source.compression
     # suffix() and a regex that stops at the first non-blank character: rtrim()/trim() walk
     # every line in full, which made reading several times slower.
-    read = (f"SELECT ordinality AS __rec, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) "
-            f"ELSE line END AS __line FROM read_csv("
-            f"{p.add(path or str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
+    read = (f"SELECT ordinality AS __rec, line FROM read_csv("
+            f"{p.add(file)}, columns={{'line': 'VARCHAR'}}, header=false, "
             f"delim='\\0', quote='', escape='', auto_detect=false, strict_mode=false, "
-            f"compression={p.add('none' if path else source.compression)}, "
-            f"max_line_size={MAX_LINE_BYTES}) WITH ORDINALITY")
-    return f"(SELECT __rec, __line FROM ({read}) WHERE regexp_matches(__line, '\\S'))"
+            f"compression={p.add(compression)}, max_line_size={MAX_LINE_BYTES}) WITH ORDINALITY")
+    bounds = parts and part_bounds(file, compression, os.path.getsize(path) if path else source.content_bytes)
+    if bounds:
+        branches = []
+        for lo, hi in zip([0, *bounds], [*bounds, None]):
+            where = f"__rec > {p.add(lo, 'BIGINT')}"
+            if hi is None:
+                branches.append(f"SELECT * FROM ({read}) WHERE {where}")
+            else:
+                # Exactly hi - lo lines match, so the LIMIT only stops the scan once they are read.
+                branches.append(f"SELECT * FROM (SELECT * FROM ({read}) WHERE {where} "
+                                f"AND __rec <= {p.add(hi, 'BIGINT')} LIMIT {p.add(hi - lo, 'BIGINT')})")
+        read = " UNION ALL ".join(branches)
+    return (f"(SELECT __rec, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE line END AS __line "
+            f"FROM ({read}) WHERE regexp_matches(line, '\\S'))")
+
+
+def part_bounds(file: str, compression: str, content_bytes: int, parts: int | None = None) -> list[int]:
+    """Line numbers at which a file's parts end (the last part runs to the end of the file),
+    estimated from the mean length of the lines in its first 64 KB; empty when the file is read
+    in one piece. Only the balance between the parts depends on the estimate, never which line
+    is read, or how often."""
+    parts = PARTS if parts is None else parts
+    parts = min(parts, content_bytes // MIN_PART_BYTES)
+    if parts < 2:
+        return []
+    head = read_head(file, compression, 65536)
+    newlines = head.count(b"\n")
+    if not newlines:
+        return []
+    lines = content_bytes * newlines / (head.rindex(b"\n") + 1)
+    return sorted({b for b in (round(lines * i / parts) for i in range(1, parts)) if b > 0})
 
 
 def _read_text(source: SourceFile) -> str:

@@ -161,17 +161,22 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def head_bytes(source: SourceFile, n: int = 65536) -> bytes:
     """The first ``n`` bytes of a file's content (decompressed); all of it with ``n=-1``."""
-    if source.compression == "gzip":
+    return read_head(source.path, source.compression, n)
+
+
+def read_head(path: str | os.PathLike, compression: str, n: int = 65536) -> bytes:
+    """The first ``n`` bytes of a file's content, decompressed as ``compression`` says."""
+    if compression == "gzip":
         import gzip
 
-        with gzip.open(source.path, "rb") as fh:
+        with gzip.open(path, "rb") as fh:
             return fh.read(n)
-    if source.compression == "zstd":
+    if compression == "zstd":
         import zstandard
 
-        with open(source.path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
+        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
             return fh.read(n)
-    with open(source.path, "rb") as fh:
+    with open(path, "rb") as fh:
         return fh.read(n)
 
 
