@@ -95,3 +95,23 @@ def test_part_bounds_estimate_lines_from_the_head(tmp_path):
     assert records.part_bounds(str(path), "none", big, parts=1) == []
     path.write_bytes(b"no newline at all")
     assert records.part_bounds(str(path), "none", big, parts=4) == []
+
+
+def settings(ws) -> tuple:
+    return ws.sql("SELECT current_setting('preserve_insertion_order'), "
+                  "current_setting('disabled_optimizers')").fetchone()
+
+
+def test_a_load_leaves_the_session_settings_as_they_were(ws, tmp_path):
+    before = settings(ws)
+    assert before == (True, "")
+    good = tmp_path / "trail.jsonl"
+    good.write_text(ct_line(1, 0) + "\n")
+    inv.ingest_file(ws, good, "cloudtrail")
+    assert settings(ws) == before
+    bad = tmp_path / "x.csv"  # fails inside the load's transaction
+    bad.write_text("a\n1\n")
+    with pytest.raises(inv.InvestigateError, match="unknown time zone 'Mars/Base'"):
+        inv.ingest_file(ws, bad, "netflow_csv", options={"timezone": "Mars/Base"})
+    assert settings(ws) == before
+    assert ws.sql("SELECT count(*) FROM ingests").fetchone()[0] == 1

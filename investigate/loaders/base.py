@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,7 +245,7 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
 
     con = ws.con
     try:
-        with ws.transaction():
+        with _load_settings(con), ws.transaction():
             # The hash goes in first: a file is on record before any of its rows.
             con.execute(
                 "INSERT INTO ingests (path, sha256, bytes, format, target_table, loader_version, "
@@ -260,20 +261,16 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                         raise InvestigateError(
                             f"format {format!r} takes no option {', '.join(sorted(unknown))}; it takes: "
                             f"{', '.join(getattr(loader, 'options', {})) or 'none'}")
-                    staged = loader.stage(con, source, mp, options=options) or StageOutput()
-                else:
-                    staged = loader.stage(con, source, mp) or StageOutput()
+                staged = None
                 try:
-                    # Record numbers say where each record is; the order rows are written in
-                    # does not matter, and not keeping it lets DuckDB use every core.
-                    con.execute("SET preserve_insertion_order = false")
+                    staged = (loader.stage(con, source, mp, options=options) if options
+                              else loader.stage(con, source, mp)) or StageOutput()
                     if staged.pipeline is not None:
                         _write_streamed(con, result, table, format, display, source.sha256, strict, staged)
                     else:
                         _write_staged(con, result, table, format, display, source.sha256, strict)
                 finally:
-                    con.execute("RESET preserve_insertion_order")
-                    if staged.cleanup:
+                    if staged is not None and staged.cleanup:
                         staged.cleanup()
                 result.note = _join(result.note, staged.note)
                 if result.rows_read == 0:
@@ -289,6 +286,21 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     except duckdb.Error as exc:
         raise UnreadableInputError(display, f"cannot be read as {format}: {_clean_duckdb_message(exc)}") from None
     return result
+
+
+@contextmanager
+def _load_settings(con):
+    """Settings for the statements of one load, restored once its transaction has ended (a
+    setting cannot be changed inside a transaction that failed)."""
+    # Record numbers say where each record is; the order rows are staged and written in does
+    # not matter, and not keeping it lets DuckDB use every core (a file read in parts, see
+    # records.lines_sql, would otherwise go on one).
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute("RESET preserve_insertion_order")
+        con.execute("RESET disabled_optimizers")
 
 
 def _columns(table: str) -> list[str]:
@@ -358,10 +370,15 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
     cols = ", ".join(_columns(table))
     p = Params()
     good = staged.pipeline(p)
+    # Pushed down, the filter on __reason would be rewritten into the expressions behind it
+    # and every field parsed and typed twice (twice the time for vpc_flow). Reset here, or by
+    # _load_settings when the statement fails.
+    con.execute("SET disabled_optimizers = 'filter_pushdown'")
     loaded = con.execute(
         f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
         f"SELECT {cols}, $format, $file, __rec FROM ({good}) WHERE __reason IS NULL AND __apart IS NULL",
         {**p.values, "format": format, "file": display}).fetchone()[0]
+    con.execute("RESET disabled_optimizers")
     # Counting the records is a scan without parsing; only when some were not loaded does a
     # second pass parse those, and only those, for their reasons.
     pc = Params()

@@ -21,7 +21,7 @@ import json
 import re
 
 from ..errors import InvestigateError
-from .base import STAGED, register
+from .base import StageOutput, register
 from .native import SpecLoader
 from .records import lines_sql
 from .sources import SourceFile
@@ -131,12 +131,16 @@ class VpcFlowLoader(SpecLoader):
                 hits += 1
         return 95 if hits * 5 >= len(lines) * 4 else 0
 
-    def stage(self, con, source: SourceFile, mapping, options=None) -> None:
+    def stage(self, con, source: SourceFile, mapping, options=None) -> StageOutput:
         option = parse_fields_option(options["fields"]) if options and options.get("fields") else None
-        def text_sql(p: Params) -> str:
+
+        def text_sql(p: Params, exclude: str | None = None) -> str:
+            lines = lines_sql(source, p)
+            if exclude:
+                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
             return (f"(SELECT __rec, __line, CASE WHEN starts_with(ltrim(__line), '{{') "
                     f"THEN try(json_extract_string(__line, '$.message')) ELSE __line END AS __text "
-                    f"FROM {lines_sql(source, p)})")
+                    f"FROM {lines})")
 
         # Pass 1: the lines that can be header lines (every token a field-like name) are few;
         # Python tells the headers among them and numbers their distinct layouts.
@@ -145,7 +149,6 @@ class VpcFlowLoader(SpecLoader):
             f"SELECT __rec, string_split_regex(trim(__text), '\\s+') FROM {text_sql(q)} "
             f"WHERE regexp_full_match(trim(__text), '[a-z][a-z0-9-]*(\\s+[a-z][a-z0-9-]*)*') ORDER BY __rec",
             q.values).fetchall()
-        p = Params()
         layouts: list[list[str]] = []
         numbers: dict[tuple, int] = {}
         hdr_recs, hdr_nos = [], []
@@ -157,12 +160,25 @@ class VpcFlowLoader(SpecLoader):
                 hdr_recs.append(int(rec))
                 hdr_nos.append(no)
         n_hdr = len(layouts)
-        if option:
-            layouts.append(option)
+        layouts.extend([option] if option else DEFAULT_LAYOUTS.values())
+
+        def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
+            if count_only:  # header lines are not records
+                return (f"SELECT __rec FROM {lines_sql(source, p, parts=False)} "
+                        f"WHERE NOT list_contains({p.add(hdr_recs, 'BIGINT[]')}, __rec)")
+            return self._records_sql(p, text_sql(p, exclude), source, layouts, n_hdr, option is not None,
+                                     hdr_recs, hdr_nos)
+
+        return StageOutput(pipeline=pipeline)
+
+    def _records_sql(self, p: Params, text: str, source: SourceFile, layouts: list[list[str]], n_hdr: int,
+                     from_option: bool, hdr_recs: list[int], hdr_nos: list[int]) -> str:
+        """The typed records of the file, given its layouts: first those of its header lines
+        (``n_hdr``), then the option's or the defaults."""
+        if from_option:
             fallback = str(n_hdr + 1)
             fallback_from = p.add("the fields option", "VARCHAR")
         else:
-            layouts.extend(DEFAULT_LAYOUTS.values())
             fallback = ("CASE len(__parts) " + " ".join(f"WHEN {n} THEN {n_hdr + i}" for i, n in
                                                        enumerate(DEFAULT_LAYOUTS, start=1)) + " END")
             fallback_from = (f"{p.add('the default layout of ', 'VARCHAR')} || len(__parts) || "
@@ -170,7 +186,7 @@ class VpcFlowLoader(SpecLoader):
         # Split on single spaces; the regex split only for a line with other blanks.
         split = ("CASE WHEN regexp_matches(__text, '^ | $|  |[\\t\\n\\f\\r]') "
                  "THEN string_split_regex(trim(__text), '\\s+') ELSE string_split(__text, ' ') END")
-        base = f"SELECT __rec, __line, __text, {split} AS __parts FROM {text_sql(p)}"
+        base = f"SELECT __rec, __line, __text, {split} AS __parts FROM {text}"
         if not hdr_recs:
             staged = f"SELECT *, NULL::INTEGER AS __hdr_no, NULL::BIGINT AS __hdr_rec FROM ({base})"
         elif len(hdr_recs) <= 64:
@@ -241,7 +257,7 @@ class VpcFlowLoader(SpecLoader):
                     f"{msg(f'{field} ')} || {v} || {msg(' is ')} || "
                     f"strftime(to_timestamp(TRY_CAST({v} AS DOUBLE)), '%Y-%m-%d %H:%M:%S') || {msg(_BEFORE_2000)}")
 
-        sql = self._select(parsed, p, source, extra_sql=extra, pre_reasons=[
+        return self._select(parsed, p, source, extra_sql=extra, pre_reasons=[
             ("__text IS NULL", msg('a JSON line without a "message" string holding a flow log record')),
             ("__lno IS NULL",
              f"len(__parts) || {msg(_NO_LAYOUT)} || left(__text, 80)"),
@@ -252,4 +268,4 @@ class VpcFlowLoader(SpecLoader):
             before_2000("start"),
             before_2000("end"),
         ])
-        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
+

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 
-from .base import STAGED, register
+from .base import StageOutput, register
 from .native import SpecLoader
 from .records import lines_sql
 from .sources import SourceFile, head_bytes
@@ -67,6 +67,12 @@ def _dec(v: str) -> str:
             f"chr(92) || chr(92), chr(92) || 'x5c') AS BLOB))), {v}) ELSE {v} END")
 
 
+# A LogAscii::tsv=T header: a plain row naming ts and id.orig_h (no record holds both words).
+_PLAIN_HEADER = ("(NOT starts_with(__line, '#') AND contains(__line, 'id.orig_h') "
+                 "AND list_contains(string_split(__line, chr(9)), 'id.orig_h') "
+                 "AND list_contains(string_split(__line, chr(9)), 'ts'))")
+
+
 @register
 class ZeekConnLoader(SpecLoader):
     name = "zeek_conn"
@@ -87,11 +93,26 @@ class ZeekConnLoader(SpecLoader):
             return 0
         return 100 if conn else 60  # another Zeek log (http, dns...) has id.orig_h too
 
-    def stage(self, con, source: SourceFile, mapping) -> None:
-        p = Params()
+    def stage(self, con, source: SourceFile, mapping) -> StageOutput:
         head = head_bytes(source, 65536).decode("utf-8", errors="replace").lstrip("\ufeff")
         first = next((ln for ln in head.split("\n") if ln.strip()), "")
-        parsed = self._json(source, p) if first.lstrip().startswith("{") else self._ascii(con, source, p)
+        is_json = first.lstrip().startswith("{")
+        heads = None if is_json else self._ascii_heads(con, source)
+
+        def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
+            if count_only:  # header lines are not records
+                lines = lines_sql(source, p, parts=False)
+                return (f"SELECT __rec FROM {lines}" if is_json else
+                        f"SELECT __rec FROM {lines} WHERE NOT starts_with(__line, '#') AND NOT {_PLAIN_HEADER}")
+            lines = lines_sql(source, p)
+            if exclude:
+                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
+            parsed = self._json(lines, p) if is_json else self._ascii(lines, heads, p)
+            return self._typed(parsed, source, p)
+
+        return StageOutput(pipeline=pipeline)
+
+    def _typed(self, parsed: str, source: SourceFile, p: Params) -> str:
         # Exact decimal sum. Plain times of at most six decimals (all Zeek writes) fit DECIMAL(18, 6),
         # cheaper than DECIMAL(38, 9) (HUGEINT); anything else takes the general way.
         plain = "regexp_full_match({}, '[0-9]{{1,11}}(\\.[0-9]{{1,6}})?')"
@@ -114,18 +135,17 @@ class ZeekConnLoader(SpecLoader):
         epoch = "regexp_full_match(ts, '\\s*-?\\d+(\\.\\d*)?\\s*')"
         relative = RELATIVE.split("{}")
         masked = MASKED.split("{}")
-        sql = self._select(from_sql, p, source, extra_sql=extra, pre_reasons=[
+        return self._select(from_sql, p, source, extra_sql=extra, pre_reasons=[
             ("__problem IS NOT NULL", "__problem"),
             ("ts IS NULL", msg(NO_TS)),
             ("regexp_full_match(ts, 'X+(\\.X+)?')", f"{msg(masked[0])} || ts || {msg(masked[1])}"),
             (f"{epoch} AND TRY_CAST(ts AS DOUBLE) < {RELATIVE_BEFORE}",
              f"{msg(relative[0])} || trim(ts) || {msg(relative[1])}"),
         ])
-        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
 
     # --- JSON lines -----------------------------------------------------------------------------
 
-    def _json(self, source: SourceFile, p: Params) -> str:
+    def _json(self, lines: str, p: Params) -> str:
         names = list(FIELDS)
         paths = []
         for n in names:
@@ -152,13 +172,13 @@ class ZeekConnLoader(SpecLoader):
                    CASE WHEN __f IS NOT NULL AND starts_with(ltrim(__line), '{{')
                         THEN json_merge_patch(__line, {drop_sql}) END AS __extra
             FROM (SELECT __rec, __line, try(json_extract_string(__line, {plist})) AS __f
-                  FROM {lines_sql(source, p)})))"""
+                  FROM {lines})))"""
 
     # --- ASCII ----------------------------------------------------------------------------------
 
-    def _ascii(self, con, source: SourceFile, p: Params) -> str:
-        # Pass 1: the header lines alone (few) give the state in force after each of them: the
-        # distinct states are numbered, and the records are read with fixed positions per state.
+    def _ascii_heads(self, con, source: SourceFile) -> tuple[dict, list]:
+        """Pass 1: the header lines alone (few) give the state in force after each of them; the
+        distinct states (layouts) are numbered, with where each comes into force."""
         q = Params()
         heads = con.execute(f"SELECT __rec, __sep, __fields, __hdr, __types, __unset, __empty, __setsep, __path "
                             f"FROM ({self._heads_sql(source, q)}) ORDER BY __rec", q.values).fetchall()
@@ -171,12 +191,14 @@ class ZeekConnLoader(SpecLoader):
             nxt = heads[i + 1][0] if i + 1 < len(heads) else None
             if nxt != rec + 1:  # records may follow this line
                 marks.append((int(rec), no, int(hdr) if hdr is not None else None))
+        return layouts, marks
+
+    def _ascii(self, lines: str, heads: tuple[dict, list], p: Params) -> str:
+        """The records, read with fixed positions per layout."""
+        layouts, marks = heads
         tab = "chr(9)"
-        plain = (f"(NOT starts_with(__line, '#') AND contains(__line, 'id.orig_h') "
-                 f"AND list_contains(string_split(__line, {tab}), 'id.orig_h') "
-                 f"AND list_contains(string_split(__line, {tab}), 'ts'))")
-        data = (f"(SELECT __rec, __line FROM {lines_sql(source, p)} "
-                f"WHERE NOT starts_with(__line, '#') AND NOT {plain})")
+        data = (f"(SELECT __rec, __line FROM {lines} "
+                f"WHERE NOT starts_with(__line, '#') AND NOT {_PLAIN_HEADER})")
         if not marks:
             numbered = f"SELECT __rec, __line, NULL::INTEGER AS __lno, NULL::BIGINT AS __hdr FROM {data}"
         elif len(marks) <= 64:
@@ -270,10 +292,7 @@ class ZeekConnLoader(SpecLoader):
         types, unset and empty markers, set separator, path, the #fields line)."""
         tab = "chr(9)"
         sep_line = "starts_with(__line, '#separator ')"
-        # A LogAscii::tsv=T header: a plain row naming ts and id.orig_h (no record holds both words).
-        plain = (f"(NOT starts_with(__line, '#') AND contains(__line, 'id.orig_h') "
-                 f"AND list_contains(string_split(__line, {tab}), 'id.orig_h') "
-                 f"AND list_contains(string_split(__line, {tab}), 'ts'))")
+        plain = _PLAIN_HEADER
         after = ("CASE WHEN __plain THEN __line WHEN starts_with(substr(__line, length(__dir) + 2), __sep) "
                  "THEN substr(__line, length(__dir) + 2 + length(__sep)) "
                  "ELSE ltrim(substr(__line, length(__dir) + 2), ' ') END")
