@@ -29,7 +29,7 @@ from importlib import resources
 
 import yaml
 
-from .base import STAGED, STRUCTURAL, Loader, StageOutput
+from .base import STRUCTURAL, Loader, StageOutput
 from .mapping import Mapping, parse_mapping
 from .records import document_records, is_line_oriented, lines_sql
 from .sources import SourceFile
@@ -184,8 +184,18 @@ class LineSpecLoader(SpecLoader):
             return super().sniff(head)
         return sniff_lines(self.regex, head)
 
-    def stage(self, con, source: SourceFile, mapping: Mapping | None) -> None:
-        p = Params()
+    def stage(self, con, source: SourceFile, mapping: Mapping | None) -> StageOutput:
+        def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
+            if count_only:
+                return f"SELECT __rec FROM {lines_sql(source, p, parts=False)}"
+            lines = lines_sql(source, p)
+            if exclude:
+                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
+            return self._records_sql(lines, source, p)
+
+        return StageOutput(pipeline=pipeline)
+
+    def _records_sql(self, lines: str, source: SourceFile, p: Params) -> str:
         names = list(self.spec.fields)
         # DuckDB (RE2) writes named groups as (?P<name>...) too; the names are passed separately.
         pattern = p.add(self.spec.pattern, "VARCHAR")
@@ -193,14 +203,10 @@ class LineSpecLoader(SpecLoader):
         picked = ", ".join(f"nullif(__m.{quote_ident(n)}, '') AS {quote_ident(n)}" for n in names)
         parsed = (f"SELECT __rec, __line, __ok, {picked} FROM ("
                   f"SELECT __rec, __line, regexp_full_match(__line, {pattern}) AS __ok, "
-                  f"regexp_extract(__line, {pattern}, {groups}) AS __m FROM {self.lines(source, p)})")
-        sql = self._select(f"({parsed})", p, source, extra_sql=self.extra_sql(names, p),
-                           pre_reasons=[("NOT __ok", f"{p.add(f'not a {self.what} of this format: ', 'VARCHAR')} "
-                                                     "|| left(__line, 80)")])
-        con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
-
-    def lines(self, source: SourceFile, p: Params) -> str:
-        return lines_sql(source, p)
+                  f"regexp_extract(__line, {pattern}, {groups}) AS __m FROM {lines})")
+        return self._select(f"({parsed})", p, source, extra_sql=self.extra_sql(names, p),
+                            pre_reasons=[("NOT __ok", f"{p.add(f'not a {self.what} of this format: ', 'VARCHAR')} "
+                                                      "|| left(__line, 80)")])
 
     def extra_sql(self, names: list[str], p: Params) -> str:
         kept = [n for n in names if n not in self.spec.extra_exclude]
