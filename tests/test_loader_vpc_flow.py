@@ -61,6 +61,14 @@ def test_default_v2_layout_ipv6_icmp_nodata_skipdata(ws, tmp_path):
         "version": "2", "account_id": "123456789010", "interface_id": "eni-0a1b2c3d4e5f60718", "log_status": "OK"}
 
 
+def test_fields_separated_by_runs_of_blanks_and_tabs(ws, tmp_path):
+    line = V2.format(src="192.0.2.10", dst="10.0.1.5", sp=51000, dp=22, pr=6, act="ACCEPT", st="OK")
+    r = load(ws, tmp_path, [line, "\t" + line.replace(" ", "\t", 3) + "\t", "  " + line.replace(" ", "  ") + " "])
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 3, 0)
+    assert {row[1:] for row in got(ws)} == {
+        (TS, TE, "192.0.2.10", 51000, "10.0.1.5", 22, "tcp", 840, 10, None, None, "ACCEPT", "success")}
+
+
 def test_repeated_header_custom_layout_and_v5_extra(ws, tmp_path):
     custom = "version srcaddr dstaddr start end action log-status instance-id flow-direction bytes"
     r = load(ws, tmp_path, [

@@ -73,8 +73,10 @@ def timestamp_expr(v: str, mapping: Mapping, p: Params) -> str:
 
 
 def _int_expr(v: str, cast: str) -> str:
-    return (f"CASE WHEN regexp_full_match({v}, '{_INT_RE}') "
-            f"THEN TRY_CAST(regexp_replace(trim({v}), '\\.0*$', '') AS {cast}) END")
+    # Once the text is a whole number as _INT_RE says, DuckDB's cast reads it as written
+    # (blanks, a sign, a ".0" tail); the check keeps out what the cast alone would also take
+    # ("1.5" rounded, "1e3", "0x10", "1_000").
+    return f"CASE WHEN regexp_full_match({v}, '{_INT_RE}') THEN TRY_CAST({v} AS {cast}) END"
 
 
 def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql: str, *,

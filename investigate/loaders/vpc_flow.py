@@ -183,9 +183,14 @@ class VpcFlowLoader(SpecLoader):
                                                        enumerate(DEFAULT_LAYOUTS, start=1)) + " END")
             fallback_from = (f"{p.add('the default layout of ', 'VARCHAR')} || len(__parts) || "
                              f"{p.add(' fields', 'VARCHAR')}")
-        # Split on single spaces; the regex split only for a line with other blanks.
-        split = ("CASE WHEN regexp_matches(__text, '^ | $|  |[\\t\\n\\f\\r]') "
-                 "THEN string_split_regex(trim(__text), '\\s+') ELSE string_split(__text, ' ') END")
+        # Split on single spaces; the regex split only for a line with other blanks (tested with
+        # contains(), a third of the cost of a regex over every line).
+        other_blanks = ("contains(__text, '  ') OR starts_with(__text, ' ') OR suffix(__text, ' ') "
+                        "OR contains(__text, chr(9)) OR contains(__text, chr(12)) OR contains(__text, chr(13))")
+        # (trim() only takes spaces off; the regex takes tabs too.)
+        split = (f"CASE WHEN {other_blanks} THEN string_split_regex("
+                 "regexp_replace(__text, '^\\s+|\\s+$', '', 'g'), '\\s+') "
+                 "ELSE string_split(__text, ' ') END")
         base = f"SELECT __rec, __line, __text, {split} AS __parts FROM {text}"
         if not hdr_recs:
             staged = f"SELECT *, NULL::INTEGER AS __hdr_no, NULL::BIGINT AS __hdr_rec FROM ({base})"
