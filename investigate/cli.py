@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import case as case_mod
 from . import enrich, findings, loaders, queries
+from .enrich.network_sources import NETWORK_FORMATS
 from .errors import InvestigateError
 from .workspace import Workspace
 
@@ -56,8 +57,14 @@ def cmd_ingest(args) -> int:
 
 def cmd_reference(args) -> int:
     with _open(args) as ws:
-        n = enrich.load_reference(ws, args.kind, args.file)
-    print(f"{Path(args.file).name}: {n} {args.kind} rows" + ("" if n else " (already loaded)"))
+        n = enrich.load_reference(ws, args.kind, args.file, format=args.format)
+        source = ws.sql("SELECT format, version, note FROM reference_sources WHERE kind = ? "
+                        "ORDER BY loaded_at DESC LIMIT 1", [args.kind]).fetchall()
+    line = f"{Path(args.file).name}: {n} {args.kind} rows" + ("" if n else " (already loaded)")
+    if n and source and source[0][0]:
+        fmt, version, note = source[0]
+        line += f" ({fmt}{', ' + version if version else ''})" + (f"; {note}" if note else "")
+    print(line)
     return 0
 
 
@@ -179,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_ws(sub.add_parser("reference", help="load a reference file (networks, actors, assets, policy)"))
     p.add_argument("kind", choices=enrich.KINDS)
     p.add_argument("file")
+    p.add_argument("--format", choices=NETWORK_FORMATS, default=None,
+                   help="networks only: the file's format (detected from its content when omitted)")
     p.set_defaults(func=cmd_reference)
 
     p = with_ws(sub.add_parser("case", help="load every file of a case manifest (case.yml)"))

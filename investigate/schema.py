@@ -7,7 +7,7 @@ made by another version is refused on open rather than misread.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Columns that every event table ends with: where the row came from, and what the canonical
 # columns could not hold (``extra``), so nothing in a source record is lost.
@@ -101,6 +101,10 @@ BOOKKEEPING_TABLES: dict[str, list[tuple[str, str]]] = {
         ("source_name", "VARCHAR"),
         ("rows_loaded", "BIGINT NOT NULL"),
         ("loaded_at", "TIMESTAMPTZ NOT NULL"),
+        ("format", "VARCHAR"),        # networks: inventory, aws, google, azure, oracle, mmdb
+        ("version", "VARCHAR"),       # the file's own version or date, where it has one
+        ("precedence", "INTEGER"),    # networks: lower answers first (enrich.locate.PRECEDENCE)
+        ("note", "VARCHAR"),
     ],
 }
 
@@ -117,6 +121,8 @@ REFERENCE_TABLES: dict[str, list[tuple[str, str]]] = {
         ("site", "VARCHAR"),
         ("kind", "VARCHAR"),
         ("source", "VARCHAR NOT NULL"),
+        ("precedence", "INTEGER NOT NULL"),
+        ("source_seq", "INTEGER NOT NULL"),   # load order: of the same prefix, the later wins
     ],
     "actors": [
         ("actor_id", "VARCHAR PRIMARY KEY"),
@@ -151,7 +157,42 @@ REFERENCE_TABLES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-ALL_TABLES = {**EVENT_TABLES, **BOOKKEEPING_TABLES, **REFERENCE_TABLES}
+# Worked out from the tables above and kept current by investigate.enrich.locate: each distinct
+# address and resource is looked up once, not on every query.
+DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
+    # The networks of one precedence as disjoint ranges (the most specific prefix wins).
+    "network_ranges": [
+        ("precedence", "INTEGER NOT NULL"),
+        ("ip_start", "UHUGEINT NOT NULL"),
+        ("ip_end", "UHUGEINT NOT NULL"),
+        ("cidr", "VARCHAR NOT NULL"),
+        ("country", "VARCHAR"),
+        ("org", "VARCHAR"),
+        ("site", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("source", "VARCHAR NOT NULL"),
+    ],
+    "address_locations": [
+        ("ip", "VARCHAR NOT NULL"),
+        ("ip_class", "VARCHAR NOT NULL"),     # public, private, documentation, ..., invalid
+        ("country", "VARCHAR"),
+        ("country_source", "VARCHAR"),        # which source gave the country
+        ("org", "VARCHAR"),
+        ("site", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("cidr", "VARCHAR"),                  # the prefix of the first source that holds it
+        ("network_source", "VARCHAR"),
+    ],
+    "resource_categories": [
+        ("resource", "VARCHAR NOT NULL"),
+        ("data_category", "VARCHAR"),
+        ("jurisdiction", "VARCHAR"),
+        ("site", "VARCHAR"),
+        ("resource_pattern", "VARCHAR"),
+    ],
+}
+
+ALL_TABLES = {**EVENT_TABLES, **BOOKKEEPING_TABLES, **REFERENCE_TABLES, **DERIVED_TABLES}
 
 # The normalised action vocabulary; the source's own word stays in ``raw_action``.
 ACTIONS = ("read", "list", "write", "delete", "export", "login", "admin", "other")

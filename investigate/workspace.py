@@ -144,6 +144,9 @@ class Workspace:
                              [str(schema.SCHEMA_VERSION)])
             for statement in schema.create_statements():
                 self.con.execute(statement)
+            from .enrich.views import refresh  # here: enrich builds on this module
+
+            refresh(self)  # the enriched views exist from the start, empty until data arrives
 
     # -- running SQL -------------------------------------------------------------------------
 

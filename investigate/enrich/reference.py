@@ -12,6 +12,7 @@ import csv
 import io
 import ipaddress
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,10 +22,11 @@ import yaml
 from ..errors import ReferenceFileError
 from ..loaders.sources import sha256_of
 from ..workspace import Workspace
+from .locate import PRECEDENCE, categorise_resources, locate_addresses, rebuild_ranges, to_range
+from .network_sources import NETWORK_FORMATS, detect_network_format, read_network_source
 from .views import refresh
 
 KINDS = ("networks", "actors", "assets", "policy")
-_V4_MAPPED = int(ipaddress.IPv6Address("::ffff:0:0"))
 
 
 def _read_csv_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> list[tuple[int, dict]]:
@@ -50,7 +52,8 @@ def _read_csv_rows(path: Path, required: tuple[str, ...], optional: tuple[str, .
     return rows
 
 
-def _network_rows(path: Path, source: str) -> pd.DataFrame:
+def _inventory_rows(path: Path) -> pd.DataFrame:
+    """The analyst's own network inventory: ``cidr,country[,org,site,kind]``."""
     out = []
     for line, row in _read_csv_rows(path, ("cidr", "country"), ("org", "site", "kind")):
         try:
@@ -58,30 +61,47 @@ def _network_rows(path: Path, source: str) -> pd.DataFrame:
         except (ValueError, TypeError):
             raise ReferenceFileError(f"{path}:{line}: {row['cidr']!r} is not an IP network "
                                      "(expected e.g. 10.20.0.0/16 or 2001:db8::/32)") from None
-        start, end, plen = int(net.network_address), int(net.broadcast_address), net.prefixlen
-        if net.version == 4:  # into the one 128-bit space, as ip_to_num() does
-            start, end, plen = start + _V4_MAPPED, end + _V4_MAPPED, plen + 96
         country = (row.get("country") or "").upper() or None
         if country is not None and len(country) != 2:
             raise ReferenceFileError(f"{path}:{line}: country {row['country']!r} is not an ISO "
                                      "3166-1 alpha-2 code (e.g. US, CN, SG)")
-        out.append({"cidr": str(net), "ip_start": str(start), "ip_end": str(end), "prefix_len": plen,
-                    "country": country, "org": row.get("org"), "site": row.get("site"),
-                    "kind": row.get("kind"), "source": source})
-    return pd.DataFrame(out, columns=["cidr", "ip_start", "ip_end", "prefix_len", "country", "org",
-                                      "site", "kind", "source"])
+        out.append({"cidr": str(net), "country": country, "org": row.get("org"),
+                    "site": row.get("site"), "kind": row.get("kind")})
+    return pd.DataFrame(out, columns=["cidr", "country", "org", "site", "kind"])
 
 
-def _load_networks(ws: Workspace, path: Path) -> int:
-    df = _network_rows(path, source=f"inventory:{path.name}")
+@dataclass
+class _Loaded:
+    rows: int
+    format: str | None = None
+    version: str | None = None
+    precedence: int | None = None
+    note: str | None = None
+
+
+def _load_networks(ws: Workspace, path: Path, format: str | None = None) -> _Loaded:
+    fmt = format or detect_network_format(path)
+    if fmt == "inventory":
+        rows, label, version, notes = _inventory_rows(path), f"inventory:{path.name}", None, []
+    else:
+        src = read_network_source(path, fmt)
+        rows, label, version, notes = src.rows, f"{fmt}:{src.name}", src.version, src.notes
+    precedence = PRECEDENCE[fmt]
+    seq = ws.sql("SELECT count(*) FROM reference_sources WHERE kind = 'networks'").fetchall()[0][0] + 1
+    ranges = [to_range(c) for c in rows["cidr"]]
+    df = rows.assign(ip_start=[str(r[0]) for r in ranges], ip_end=[str(r[1]) for r in ranges],
+                     prefix_len=[r[2] for r in ranges], source=label)
     ws.con.register("__networks_in", df)
     try:
         ws.con.execute("""
             INSERT INTO networks SELECT cidr, CAST(ip_start AS UHUGEINT), CAST(ip_end AS UHUGEINT),
-                   prefix_len, country, org, site, kind, source FROM __networks_in""")
+                   prefix_len, country, org, site, kind, source, ?, ? FROM __networks_in""",
+                       [precedence, seq])
     finally:
         ws.con.unregister("__networks_in")
-    return len(df)
+    rebuild_ranges(ws, precedence)
+    locate_addresses(ws, everything=True)
+    return _Loaded(len(df), fmt, version, precedence, "; ".join(notes) or None)
 
 
 def _load_actors(ws: Workspace, path: Path) -> int:
@@ -133,6 +153,7 @@ def _load_assets(ws: Workspace, path: Path) -> int:
                     pattern_specificity(pattern)))
     if out:
         ws.con.executemany("INSERT INTO assets VALUES (?, ?, ?, ?, ?)", out)
+    categorise_resources(ws, everything=True)
     return len(out)
 
 
@@ -154,9 +175,14 @@ def _load_policy(ws: Workspace, path: Path) -> int:
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ReferenceFileError(f"{path}: expected a YAML table with a 'rules' list")
     out = []
+    ids = {r for (r,) in ws.sql("SELECT rule_id FROM policy").fetchall()}
     for i, rule in enumerate(data["rules"], start=1):
         if not isinstance(rule, dict) or not rule.get("id") or not rule.get("data_category"):
             raise ReferenceFileError(f"{path}: rule {i}: 'id' and 'data_category' are required")
+        if str(rule["id"]) in ids:  # enriched rows name the rule in force by its id
+            raise ReferenceFileError(f"{path}: rule {i}: id {rule['id']!r} is already in use; "
+                                     "give each rule its own id")
+        ids.add(str(rule["id"]))
         lists = {}
         for key in ("access_countries", "storage_countries", "traffic_orgs"):
             val = rule.get(key)
@@ -176,19 +202,26 @@ _LOADERS = {"networks": _load_networks, "actors": _load_actors, "assets": _load_
             "policy": _load_policy}
 
 
-def load_reference(ws: Workspace, kind: str, path: str | os.PathLike) -> int:
+def load_reference(ws: Workspace, kind: str, path: str | os.PathLike, format: str | None = None) -> int:
     """Load one reference file; returns the number of rows added (0 if already loaded).
 
     Parameters
     ----------
     kind : {"networks", "actors", "assets", "policy"}
-        networks: CSV ``cidr,country[,org,site,kind]``; actors: CSV
+        networks: the analyst's inventory CSV ``cidr,country[,org,site,kind]``, a cloud
+        provider's published range file (AWS ``ip-ranges.json``, Google ``cloud.json``, Azure
+        Service Tags, Oracle ``public_ip_ranges.json``) or a ``.mmdb`` database; actors: CSV
         ``actor_id,home_country[,display_name,team,employer,aliases]`` (aliases separated by
         ``;``); assets: CSV ``resource_pattern,data_category[,jurisdiction,site]`` (glob
         patterns); policy: YAML with a ``rules`` list.
+    format : str, optional
+        networks only: the file's format (``inventory``, ``aws``, ``google``, ``azure``,
+        ``oracle``, ``mmdb``); detected from the content when omitted.
     """
     if kind not in _LOADERS:
         raise ReferenceFileError(f"unknown reference kind {kind!r}; use one of {', '.join(KINDS)}")
+    if format is not None and kind != "networks":
+        raise ReferenceFileError(f"--format applies to networks files only, not {kind}")
     p = Path(path).absolute()
     if not p.is_file():
         raise ReferenceFileError(f"{p}: no such file")
@@ -196,8 +229,9 @@ def load_reference(ws: Workspace, kind: str, path: str | os.PathLike) -> int:
     if ws.sql("SELECT count(*) FROM reference_sources WHERE kind = ? AND sha256 = ?", [kind, sha]).fetchone()[0]:
         return 0
     with ws.transaction():
-        n = _LOADERS[kind](ws, p)
-        ws.con.execute("INSERT INTO reference_sources VALUES (?, ?, ?, ?, ?, ?)",
-                       [kind, str(p), sha, p.name, n, datetime.now(timezone.utc)])
+        loaded = _LOADERS[kind](ws, p, format) if kind == "networks" else _Loaded(_LOADERS[kind](ws, p))
+        ws.con.execute("INSERT INTO reference_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [kind, str(p), sha, p.name, loaded.rows, datetime.now(timezone.utc),
+                        loaded.format, loaded.version, loaded.precedence, loaded.note])
         refresh(ws)
-    return n
+    return loaded.rows

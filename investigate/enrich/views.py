@@ -16,11 +16,17 @@ def _statements(text: str) -> list[str]:
 
 
 def refresh(ws: Workspace) -> None:
-    """Make ``ip_to_num``, ``access_enriched``, ``transfer_enriched`` and their helpers current.
+    """Make ``ip_to_num``, ``access_enriched``, ``transfer_enriched`` and their helpers current,
+    and look up the addresses and resources of events that were not loaded through
+    :func:`~investigate.ingest_file` (which does it for its own rows).
 
     The views are stored in the workspace, so they keep working when it is reopened.
     """
+    from .locate import categorise_resources, locate_addresses
+
     for name in _FILES:
         text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
         for statement in _statements(text):
             ws.con.execute(statement)
+    locate_addresses(ws)
+    categorise_resources(ws)

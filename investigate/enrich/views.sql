@@ -3,19 +3,8 @@
 -- Unknowns stay NULL: an address in no network, an actor in no roster, a resource in no
 -- catalogue entry is never guessed.
 
--- Address -> the most specific network containing it (smallest range wins).
-CREATE OR REPLACE VIEW ip_locations AS
-WITH addresses AS (
-    SELECT src_ip AS ip FROM access_events WHERE src_ip IS NOT NULL
-    UNION SELECT src_ip FROM transfer_events WHERE src_ip IS NOT NULL
-    UNION SELECT dst_ip FROM transfer_events WHERE dst_ip IS NOT NULL
-),
-numbered AS (SELECT ip, ip_to_num(ip) AS n FROM addresses)
-SELECT numbered.ip,
-       arg_min({'country': nw.country, 'org': nw.org, 'site': nw.site, 'kind': nw.kind,
-                'source': nw.source, 'cidr': nw.cidr}, nw.ip_end - nw.ip_start) AS net
-FROM numbered JOIN networks nw ON numbered.n BETWEEN nw.ip_start AND nw.ip_end
-GROUP BY numbered.ip;
+-- Addresses and resources are looked up once each, into the tables address_locations and
+-- resource_categories (investigate/enrich/locate.py); the views join those.
 
 -- Any identity (roster id or alias) -> the person in the roster.
 CREATE OR REPLACE VIEW actor_identities AS
@@ -24,25 +13,37 @@ UNION ALL
 SELECT al.alias, ac.actor_id, ac.home_country, ac.team
 FROM actor_aliases al JOIN actors ac ON ac.actor_id = al.actor_id;
 
--- Resource -> the most specific catalogue entry matching it (longest literal part wins).
-CREATE OR REPLACE VIEW resource_categories AS
-WITH resources AS (SELECT DISTINCT resource FROM access_events WHERE resource IS NOT NULL)
-SELECT r.resource,
-       arg_max({'category': a.data_category, 'jurisdiction': a.jurisdiction, 'site': a.site},
-               a.specificity) AS cat
-FROM resources r JOIN assets a ON r.resource GLOB a.resource_pattern
-GROUP BY r.resource;
+-- The policy rule in force for a data category, as contiguous periods: where rules overlap,
+-- the one that took effect last (then the first id). A period with no rule has rule_id NULL.
+CREATE OR REPLACE VIEW policy_periods AS
+WITH bounds AS (
+    SELECT data_category, coalesce(effective_from, '-infinity'::TIMESTAMPTZ) AS t FROM policy
+    UNION SELECT data_category, effective_to FROM policy WHERE effective_to IS NOT NULL
+    UNION SELECT data_category, '-infinity'::TIMESTAMPTZ FROM policy
+),
+periods AS (
+    SELECT data_category, t AS period_start,
+           coalesce(lead(t) OVER (PARTITION BY data_category ORDER BY t), 'infinity'::TIMESTAMPTZ) AS period_end
+    FROM bounds
+)
+SELECT pe.data_category, pe.period_start, pe.period_end,
+       arg_max(p.rule_id, [epoch_us(coalesce(p.effective_from, '-infinity'::TIMESTAMPTZ))::VARCHAR, p.rule_id]) AS rule_id
+FROM periods pe LEFT JOIN policy p
+     ON p.data_category = pe.data_category
+    AND coalesce(p.effective_from, '-infinity'::TIMESTAMPTZ) <= pe.period_start
+    AND coalesce(p.effective_to, 'infinity'::TIMESTAMPTZ) >= pe.period_end
+GROUP BY ALL;
 
 CREATE OR REPLACE VIEW access_enriched AS
 WITH joined AS (
     SELECT e.*,
-           loc.net.country AS src_country, loc.net.org AS src_org, loc.net.site AS src_site,
-           loc.net.source AS src_geo_source,
+           loc.country AS src_country, loc.org AS src_org, loc.site AS src_site,
+           loc.ip_class AS src_ip_class, loc.country_source AS src_geo_source,
            who.actor_id AS roster_actor_id, who.home_country AS actor_home_country,
            who.team AS actor_team,
-           rc.cat.category AS data_category, rc.cat.jurisdiction AS data_jurisdiction
+           rc.data_category, rc.jurisdiction AS data_jurisdiction
     FROM access_events e
-    LEFT JOIN ip_locations loc ON loc.ip = e.src_ip
+    LEFT JOIN address_locations loc ON loc.ip = e.src_ip
     LEFT JOIN actor_identities who ON who.identity = e.actor_id
     LEFT JOIN resource_categories rc ON rc.resource = e.resource
 ),
@@ -51,8 +52,9 @@ flags AS (
            coalesce(src_country <> data_jurisdiction, false) AS network_outside,
            coalesce(actor_home_country <> data_jurisdiction, false) AS home_outside
     FROM joined
-)
-SELECT * EXCLUDE (network_outside, home_outside),
+),
+marked AS (
+    SELECT * EXCLUDE (network_outside, home_outside),
        CASE WHEN data_jurisdiction IS NULL THEN NULL
             WHEN network_outside OR home_outside THEN true
             WHEN src_country IS NULL AND actor_home_country IS NULL THEN NULL
@@ -66,7 +68,23 @@ SELECT * EXCLUDE (network_outside, home_outside),
             WHEN network_outside THEN src_country END AS access_country,
        (src_country IS NOT NULL AND actor_home_country IS NOT NULL
         AND src_country <> actor_home_country) AS location_conflict
-FROM flags;
+FROM flags
+)
+-- The policy rule in force at the event's time. A breach: a successful access from a country
+-- (by network or by roster) the rule does not allow; NULL when neither country is known or no
+-- rule applies. A refused access is not a breach (nothing was read).
+SELECT m.*, pp.rule_id AS policy_rule,
+       CASE WHEN pp.rule_id IS NULL THEN NULL
+            WHEN p.access_countries IS NULL OR m.outcome = 'failure' THEN false
+            WHEN (m.src_country IS NOT NULL AND NOT list_contains(p.access_countries, m.src_country))
+              OR (m.actor_home_country IS NOT NULL
+                  AND NOT list_contains(p.access_countries, m.actor_home_country)) THEN true
+            WHEN m.src_country IS NULL AND m.actor_home_country IS NULL THEN NULL
+            ELSE false END AS policy_breach
+FROM marked m
+LEFT JOIN policy_periods pp
+       ON pp.data_category = m.data_category AND m.ts >= pp.period_start AND m.ts < pp.period_end
+LEFT JOIN policy p ON p.rule_id = pp.rule_id;
 
 -- What a transfer carries: the dataset the export names (a category of the catalogue), else
 -- what the catalogue says the source site (or host) holds: entries whose pattern is
@@ -83,15 +101,16 @@ FROM assets WHERE starts_with(resource_pattern, 'site:');
 CREATE OR REPLACE VIEW transfer_enriched AS
 WITH located AS (
     SELECT t.*,
-           s.net.country AS src_country, s.net.org AS src_org, s.net.site AS src_site,
-           s.net.kind AS src_kind,
-           d.net.country AS dst_country, d.net.org AS dst_org, d.net.site AS dst_site,
-           d.net.kind AS dst_kind
+           s.country AS src_country, s.org AS src_org, s.site AS src_site, s.kind AS src_kind,
+           s.ip_class AS src_ip_class, s.country_source AS src_geo_source,
+           d.country AS dst_country, d.org AS dst_org, d.site AS dst_site, d.kind AS dst_kind,
+           d.ip_class AS dst_ip_class, d.country_source AS dst_geo_source
     FROM transfer_events t
-    LEFT JOIN ip_locations s ON s.ip = t.src_ip
-    LEFT JOIN ip_locations d ON d.ip = t.dst_ip
-)
-SELECT l.*,
+    LEFT JOIN address_locations s ON s.ip = t.src_ip
+    LEFT JOIN address_locations d ON d.ip = t.dst_ip
+),
+categorised AS (
+    SELECT l.*,
        coalesce(cj.data_category, hs.data_category, hh.data_category) AS data_category,
        coalesce(cj.jurisdiction, hs.jurisdiction, hh.jurisdiction) AS data_jurisdiction,
        CASE WHEN l.src_country IS NULL OR l.dst_country IS NULL THEN NULL
@@ -99,4 +118,17 @@ SELECT l.*,
 FROM located l
 LEFT JOIN category_jurisdictions cj ON cj.data_category = l.dataset
 LEFT JOIN site_holdings hs ON hs.site = l.src_site
-LEFT JOIN site_holdings hh ON hh.site = l.src_host;
+LEFT JOIN site_holdings hh ON hh.site = l.src_host
+)
+-- The rule in force when the transfer started. A breach: data of the category arriving in a
+-- country where the rule does not allow it to be stored (the route of user traffic, the
+-- rule's traffic_orgs, is what the partner_share query measures).
+SELECT c.*, pp.rule_id AS policy_rule,
+       CASE WHEN pp.rule_id IS NULL THEN NULL
+            WHEN p.storage_countries IS NULL THEN false
+            WHEN c.dst_country IS NULL THEN NULL
+            ELSE NOT list_contains(p.storage_countries, c.dst_country) END AS policy_breach
+FROM categorised c
+LEFT JOIN policy_periods pp
+       ON pp.data_category = c.data_category AND c.ts_start >= pp.period_start AND c.ts_start < pp.period_end
+LEFT JOIN policy p ON p.rule_id = pp.rule_id;

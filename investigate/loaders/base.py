@@ -275,6 +275,7 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                 result.note = _join(result.note, staged.note)
                 if result.rows_read == 0:
                     result.note = _join(chosen, "no records")
+                _locate_new_values(ws, table, display)
             con.execute(
                 "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, rows_set_apart = ?, "
                 "ts_min = ?, ts_max = ? WHERE sha256 = ?",
@@ -286,6 +287,16 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     except duckdb.Error as exc:
         raise UnreadableInputError(display, f"cannot be read as {format}: {_clean_duckdb_message(exc)}") from None
     return result
+
+
+def _locate_new_values(ws: Workspace, table: str, display: str) -> None:
+    """Look up the addresses and resources this file brings that no earlier file did, so the
+    enriched views know them (in the same transaction as the rows)."""
+    from ..enrich.locate import categorise_resources, locate_addresses
+
+    locate_addresses(ws, display)
+    if table == "access_events":
+        categorise_resources(ws, display)
 
 
 @contextmanager
