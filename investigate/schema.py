@@ -160,17 +160,20 @@ REFERENCE_TABLES: dict[str, list[tuple[str, str]]] = {
 # Worked out from the tables above and kept current by investigate.enrich.locate: each distinct
 # address and resource is looked up once, not on every query.
 DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
-    # The networks of one precedence as disjoint ranges (the most specific prefix wins).
+    # The answer for every address any source covers, as disjoint ranges: scope 'all' (every
+    # source in precedence, for public addresses), 'inventory' (the analyst's own ranges, for
+    # private and other special addresses).
     "network_ranges": [
-        ("precedence", "INTEGER NOT NULL"),
+        ("scope", "VARCHAR NOT NULL"),
         ("ip_start", "UHUGEINT NOT NULL"),
         ("ip_end", "UHUGEINT NOT NULL"),
         ("cidr", "VARCHAR NOT NULL"),
         ("country", "VARCHAR"),
+        ("country_source", "VARCHAR"),
         ("org", "VARCHAR"),
         ("site", "VARCHAR"),
         ("kind", "VARCHAR"),
-        ("source", "VARCHAR NOT NULL"),
+        ("network_source", "VARCHAR NOT NULL"),
     ],
     "address_locations": [
         ("ip", "VARCHAR NOT NULL"),

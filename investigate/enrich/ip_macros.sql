@@ -37,8 +37,12 @@ CREATE OR REPLACE MACRO inv_ipv6_num(s) AS
             THEN list_reduce(list_transform(g, lambda x: CAST('0x' || x AS UHUGEINT)), lambda a, b: a * 65536 + b)
             END)[1])[1];
 
+-- A plain dotted quad (most addresses) takes the short way; anything else is cleaned first.
 CREATE OR REPLACE MACRO ip_to_num(s) AS
-    list_transform([lower(trim(split_part(replace(replace(s, '[', ''), ']', ''), '%', 1)))], lambda c:
-        CASE WHEN contains(c, ':') THEN inv_ipv6_num(c)
-             ELSE CAST(inv_ipv4_num(c) AS UHUGEINT) + CAST(281470681743360 AS UHUGEINT)  -- ::ffff:0:0
-        END)[1];
+    CASE WHEN regexp_full_match(s, '[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}')
+         THEN CAST(inv_ipv4_num(s) AS UHUGEINT) + CAST(281470681743360 AS UHUGEINT)  -- ::ffff:0:0
+         ELSE list_transform([lower(trim(split_part(replace(replace(s, '[', ''), ']', ''), '%', 1)))], lambda c:
+            CASE WHEN contains(c, ':') THEN inv_ipv6_num(c)
+                 ELSE CAST(inv_ipv4_num(c) AS UHUGEINT) + CAST(281470681743360 AS UHUGEINT)
+            END)[1]
+    END;

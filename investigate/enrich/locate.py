@@ -2,11 +2,11 @@
 
 Addresses. The ``networks`` table holds every loaded prefix with its source's precedence
 (:data:`PRECEDENCE`: the analyst's inventory first, then cloud providers' range files, then a
-``.mmdb`` database, then the bundled registry). For each precedence the prefixes are flattened
-into disjoint ranges (``network_ranges``; within one precedence the most specific prefix wins,
-and of the same prefix loaded twice the later file), so one ASOF join per precedence finds the
-range holding an address. Each field of the answer comes from the first precedence that has it:
-an inventory entry naming a site but no country leaves the country to the next source.
+``.mmdb`` database). The prefixes of each precedence are flattened into disjoint ranges (the
+most specific prefix wins, and of the same prefix loaded twice the later file), and the layers
+are laid over each other into ``network_ranges``: one answer per range, each field from the
+first precedence that has it (an inventory entry naming a site but no country leaves the
+country to the next source). One ASOF join then finds the range holding each address.
 
 Special-purpose addresses (private, loopback, link-local, documentation, multicast...) are
 classified first and only the analyst's inventory is asked about them: a company describes its
@@ -102,33 +102,74 @@ def flatten(prefixes: list[tuple[int, int, int, tuple]]) -> list[tuple[int, int,
     return out
 
 
-def rebuild_ranges(ws: Workspace, precedence: int) -> int:
-    """Recompute ``network_ranges`` of one precedence from ``networks``; returns the count."""
-    rows = ws.sql("""SELECT CAST(ip_start AS VARCHAR), CAST(ip_end AS VARCHAR), source_seq,
-                            cidr, country, org, site, kind, source
-                     FROM networks WHERE precedence = ?""", [precedence]).fetchall()
-    flat = flatten([(int(r[0]), int(r[1]), r[2], tuple(r[3:])) for r in rows])
-    ws.con.execute("DELETE FROM network_ranges WHERE precedence = ?", [precedence])
-    if flat:
-        df = pd.DataFrame([(precedence, str(s), str(e), *row) for s, e, row in flat],
-                          columns=["precedence", "ip_start", "ip_end", "cidr", "country", "org",
-                                   "site", "kind", "source"])
+def overlay(layers: list[list[tuple[int, int, tuple]]]) -> list[tuple[int, int, tuple]]:
+    """One answer per address from several layers of disjoint ranges, in precedence order.
+
+    A layer's row is ``(cidr, country, org, site, kind, source)``; the answer is ``(cidr,
+    country, country_source, org, site, kind, network_source)``: each field from the first
+    layer that has it, the prefix and source of the first layer holding the address. Adjacent
+    ranges with the same answer are merged.
+    """
+    points = sorted({s for layer in layers for s, _, _ in layer} | {e + 1 for layer in layers for _, e, _ in layer})
+    at = [0] * len(layers)
+    out: list[tuple[int, int, tuple]] = []
+    for a, b in zip(points, points[1:]):
+        hits = []
+        for k, layer in enumerate(layers):
+            i = at[k]
+            while i < len(layer) and layer[i][1] < a:
+                i += 1
+            at[k] = i
+            if i < len(layer) and layer[i][0] <= a:
+                hits.append(layer[i][2])
+        if not hits:
+            continue
+        country = next(((h[1], h[5]) for h in hits if h[1] is not None), (None, None))
+        answer = (hits[0][0], *country, *(next((h[f] for h in hits if h[f] is not None), None) for f in (2, 3, 4)),
+                  hits[0][5])
+        if out and out[-1][1] == a - 1 and out[-1][2] == answer:
+            out[-1] = (out[-1][0], b - 1, answer)
+        else:
+            out.append((a, b - 1, answer))
+    return out
+
+
+def rebuild_ranges(ws: Workspace) -> int:
+    """Recompute ``network_ranges`` from ``networks``; returns the number of ranges.
+
+    Two scopes: ``all`` (every source, for public addresses) and ``inventory`` (the analyst's
+    own ranges alone, for private, documentation and other special addresses).
+    """
+    layers = {}
+    for (precedence,) in ws.sql("SELECT DISTINCT precedence FROM networks ORDER BY 1").fetchall():
+        rows = ws.sql("""SELECT CAST(ip_start AS VARCHAR), CAST(ip_end AS VARCHAR), source_seq,
+                                cidr, country, org, site, kind, source
+                         FROM networks WHERE precedence = ?""", [precedence]).fetchall()
+        layers[precedence] = flatten([(int(r[0]), int(r[1]), r[2], tuple(r[3:])) for r in rows])
+    own = PRECEDENCE["inventory"]
+    scopes = {"all": overlay(list(layers.values())), "inventory": overlay([layers[own]]) if own in layers else []}
+    ws.con.execute("DELETE FROM network_ranges")
+    rows = [(scope, str(s), str(e), *answer) for scope, ranges in scopes.items() for s, e, answer in ranges]
+    if rows:
+        df = pd.DataFrame(rows, columns=["scope", "ip_start", "ip_end", "cidr", "country", "country_source",
+                                         "org", "site", "kind", "network_source"])
         ws.con.register("__ranges_in", df)
         try:
-            ws.con.execute("""INSERT INTO network_ranges SELECT precedence, CAST(ip_start AS UHUGEINT),
-                                  CAST(ip_end AS UHUGEINT), cidr, country, org, site, kind, source
-                              FROM __ranges_in""")
+            ws.con.execute("""INSERT INTO network_ranges SELECT scope, CAST(ip_start AS UHUGEINT),
+                                  CAST(ip_end AS UHUGEINT), cidr, country, country_source, org, site,
+                                  kind, network_source FROM __ranges_in""")
         finally:
             ws.con.unregister("__ranges_in")
-    return len(flat)
+    return len(rows)
 
 
-def _special_ranges_sql() -> str:
-    values = []
-    for cidr, cls in SPECIAL_RANGES:
-        start, end, plen = to_range(cidr)
-        values.append(f"({start}::UHUGEINT, {end}::UHUGEINT, {plen}, '{cls}')")
-    return f"(VALUES {', '.join(values)}) AS special(ip_start, ip_end, prefix_len, ip_class)"
+def _ip_class_sql(n: str) -> str:
+    """SQL: the special-purpose class of the address number ``n`` (most specific prefix
+    first), 'invalid' for NULL, else 'public'."""
+    ranked = sorted(SPECIAL_RANGES, key=lambda r: -to_range(r[0])[2])
+    whens = " ".join(f"WHEN {n} BETWEEN {to_range(c)[0]}::UHUGEINT AND {to_range(c)[1]}::UHUGEINT THEN '{cls}'"
+                     for c, cls in ranked)
+    return f"CASE WHEN {n} IS NULL THEN 'invalid' {whens} ELSE 'public' END"
 
 
 _NEW_ADDRESSES = {
@@ -160,35 +201,16 @@ def locate_addresses(ws: Workspace, source_file: str | None = None, everything: 
 
 
 def _locate_new(con) -> None:
-    # Classify, ask each precedence's ranges (the inventory for every address, the others for
-    # public ones only), then take each field from the first precedence that has it.
+    # Classify; then one ASOF join finds the range holding each address: among every source's
+    # answers for a public address, among the inventory's for a special one.
+    fields = ("country", "country_source", "org", "site", "kind", "cidr", "network_source")
+    picked = ", ".join(f"CASE WHEN c.n <= r.ip_end THEN r.{f} END AS {f}" for f in fields)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE __located AS
-        WITH classed AS (
-            SELECT a.ip, a.n,
-                   CASE WHEN a.n IS NULL THEN 'invalid'
-                        ELSE coalesce(arg_min(special.ip_class, special.ip_end - special.ip_start), 'public')
-                   END AS ip_class
-            FROM __new_ips a LEFT JOIN {_special_ranges_sql()}
-                 ON a.n BETWEEN special.ip_start AND special.ip_end
-            GROUP BY a.ip, a.n),
-        probes AS (
-            SELECT c.ip, c.n, p.precedence FROM classed c
-            CROSS JOIN (SELECT DISTINCT precedence FROM network_ranges) p
-            WHERE c.n IS NOT NULL AND (c.ip_class = 'public' OR p.precedence = {PRECEDENCE['inventory']})),
-        hits AS (
-            SELECT pr.ip, r.* FROM probes pr
-            ASOF JOIN network_ranges r ON pr.precedence = r.precedence AND pr.n >= r.ip_start
-            WHERE pr.n <= r.ip_end)
-        SELECT c.ip, c.ip_class,
-               arg_min(h.country, h.precedence) FILTER (WHERE h.country IS NOT NULL) AS country,
-               arg_min(h.source, h.precedence) FILTER (WHERE h.country IS NOT NULL) AS country_source,
-               arg_min(h.org, h.precedence) FILTER (WHERE h.org IS NOT NULL) AS org,
-               arg_min(h.site, h.precedence) FILTER (WHERE h.site IS NOT NULL) AS site,
-               arg_min(h.kind, h.precedence) FILTER (WHERE h.kind IS NOT NULL) AS kind,
-               arg_min(h.cidr, h.precedence) AS cidr,
-               arg_min(h.source, h.precedence) AS network_source
-        FROM classed c LEFT JOIN hits h ON h.ip = c.ip
-        GROUP BY c.ip, c.ip_class""")
+        WITH classed AS (SELECT ip, n, {_ip_class_sql('n')} AS ip_class FROM __new_ips),
+        scoped AS (SELECT *, CASE WHEN ip_class = 'public' THEN 'all' ELSE 'inventory' END AS scope
+                   FROM classed)
+        SELECT c.ip, c.ip_class, {picked}
+        FROM scoped c ASOF LEFT JOIN network_ranges r ON c.scope = r.scope AND c.n >= r.ip_start""")
     try:
         _registry_countries(con)
         con.execute("INSERT INTO address_locations SELECT * FROM __located")
@@ -209,21 +231,23 @@ def registry_source() -> str:
 def _registry_countries(con) -> None:
     """Countries for public addresses no loaded source placed, from the bundled RIR data.
 
-    One call over the distinct addresses (the lookups run in iptocc's compiled code); IPv4
-    written inside IPv6 (``::ffff:192.0.2.1``) is asked as IPv4.
+    One call over the distinct addresses (the lookups run in iptocc's compiled code). The text
+    asked is made plain in SQL: IPv4 written inside IPv6 (``::ffff:192.0.2.1``) as IPv4, zone
+    ids and brackets removed.
     """
-    missing = [ip for (ip,) in con.execute(
-        "SELECT ip FROM __located WHERE country IS NULL AND ip_class = 'public'").fetchall()]
-    if not missing:
+    v4 = f"n - {_V4_MAPPED}::UHUGEINT"
+    asked = con.execute(f"""
+        SELECT l.ip, CASE WHEN a.n BETWEEN {_V4_MAPPED}::UHUGEINT AND {_V4_MAPPED + 2**32 - 1}::UHUGEINT
+                          THEN printf('%d.%d.%d.%d', ({v4}) >> 24, (({v4}) >> 16) & 255, (({v4}) >> 8) & 255, ({v4}) & 255)
+                          ELSE lower(split_part(replace(replace(trim(l.ip), '[', ''), ']', ''), '%', 1)) END
+        FROM __located l JOIN __new_ips a ON a.ip = l.ip
+        WHERE l.country IS NULL AND l.ip_class = 'public'""").fetchnumpy()
+    ips, texts = asked["ip"], asked[list(asked)[1]]
+    if not len(ips):
         return
     import iptocc
 
-    asked = []
-    for ip in missing:
-        addr = ipaddress.ip_address(ip.split("%")[0].strip("[]"))
-        mapped = getattr(addr, "ipv4_mapped", None)
-        asked.append(str(mapped or addr))
-    found = pd.DataFrame({"ip": missing, "country": iptocc.country_code(asked)}).dropna()
+    found = pd.DataFrame({"ip": ips, "country": iptocc.country_code(texts.tolist())}).dropna()
     if found.empty:
         return
     con.register("__registry", found)

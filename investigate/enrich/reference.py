@@ -99,7 +99,7 @@ def _load_networks(ws: Workspace, path: Path, format: str | None = None) -> _Loa
                        [precedence, seq])
     finally:
         ws.con.unregister("__networks_in")
-    rebuild_ranges(ws, precedence)
+    rebuild_ranges(ws)
     locate_addresses(ws, everything=True)
     return _Loaded(len(df), fmt, version, precedence, "; ".join(notes) or None)
 
