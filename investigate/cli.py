@@ -57,7 +57,8 @@ def cmd_ingest(args) -> int:
 
 def cmd_reference(args) -> int:
     with _open(args) as ws:
-        n = enrich.load_reference(ws, args.kind, args.file, format=args.format)
+        n = enrich.load_reference(ws, args.kind, args.file, format=args.format,
+                                  params=dict(args.param) if args.param else None)
         source = ws.sql("SELECT format, version, note FROM reference_sources WHERE kind = ? "
                         "ORDER BY loaded_at DESC LIMIT 1", [args.kind]).fetchall()
     line = f"{Path(args.file).name}: {n} {args.kind} rows" + ("" if n else " (already loaded)")
@@ -185,9 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_ws(sub.add_parser("reference", help="load a reference file (networks, actors, assets, policy)"))
     p.add_argument("kind", choices=enrich.KINDS)
-    p.add_argument("file")
+    p.add_argument("file", help="the file, or for a policy a preset: preset:trusted_partner, "
+                                "preset:gdpr_chapter_v")
     p.add_argument("--format", choices=NETWORK_FORMATS, default=None,
                    help="networks only: the file's format (detected from its content when omitted)")
+    p.add_argument("--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a policy preset's parameter (e.g. --param partner_org 'Ironbridge Cloud')")
     p.set_defaults(func=cmd_reference)
 
     p = with_ws(sub.add_parser("case", help="load every file of a case manifest (case.yml)"))

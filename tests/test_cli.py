@@ -54,6 +54,27 @@ def test_reference_command(tmp_path, capsys):
     assert capsys.readouterr().err == f"error: {bad}:2: '10.0.0.0/33' is not an IP network (expected e.g. 10.20.0.0/16 or 2001:db8::/32)\n"
 
 
+def test_reference_command_network_formats_and_policy_presets(tmp_path, capsys):
+    ws = tmp_path / "ws.duckdb"
+    aws = tmp_path / "ranges.json"
+    aws.write_text(json.dumps({"syncToken": "1", "createDate": "2023-11-14-22-13-07", "prefixes": [
+        {"ip_prefix": "52.94.0.0/15", "region": "GLOBAL", "service": "AMAZON", "network_border_group": "GLOBAL"}],
+        "ipv6_prefixes": []}))
+    assert main(["reference", str(ws), "networks", str(aws)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ranges.json: 1 networks rows (aws, syncToken 1, createDate 2023-11-14-22-13-07); ")
+    assert "GLOBAL" in out
+    other = tmp_path / "other.json"
+    other.write_text(aws.read_text().replace('"1"', '"2"'))
+    assert main(["reference", str(ws), "networks", str(other), "--format", "mmdb"]) == 2
+    assert "other.json" in capsys.readouterr().err
+    assert main(["reference", str(ws), "policy", "preset:trusted_partner", "--param", "partner_org", "Ironbridge Cloud",
+                 "--param", "effective_from", "2022-06-17"]) == 0
+    assert capsys.readouterr().out.startswith("preset:trusted_partner: ")
+    assert main(["reference", str(ws), "policy", "preset:trusted_partner"]) == 2
+    assert "partner_org" in capsys.readouterr().err
+
+
 def test_formats_lists_the_generic_loaders(capsys):
     assert main(["formats"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]

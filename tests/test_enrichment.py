@@ -173,3 +173,53 @@ def test_policy_rule_in_force_one_second_either_side_of_effective_from(ws, tmp_p
     with pytest.raises(ReferenceFileError, match="rule 1: id 'before' is already in use"):
         (tmp_path / "again.yml").write_text(POLICY.replace("name: test", "name: again"))
         inv.load_reference(ws, "policy", tmp_path / "again.yml")
+
+
+def test_catalogue_tie_is_an_error_at_load_naming_both_lines(ws, tmp_path):
+    path = tmp_path / "assets.csv"
+    path.write_text("resource_pattern,data_category,jurisdiction\ns3://a/x*,us_data,US\n"
+                    "s3://a/*y,sg_data,SG\ns3://a/xy/*,us_data,US\n")
+    with pytest.raises(ReferenceFileError, match=r"patterns at assets.csv:2 and assets.csv:3 are equally "
+                                                 r"specific and can match the same resource"):
+        inv.load_reference(ws, "assets", path)
+    assert ws.sql("SELECT count(*) FROM assets").fetchone()[0] == 0
+    path.write_text("resource_pattern,data_category,jurisdiction\ns3://a/x*,us_data,US\ns3://a/xy/*,sg_data,SG\n")
+    assert inv.load_reference(ws, "assets", path) == 2
+    later = tmp_path / "more.csv"
+    later.write_text("resource_pattern,data_category,jurisdiction\ns3://a/*z,eu_data,DE\n")
+    with pytest.raises(ReferenceFileError, match=r"an earlier catalogue \(s3://a/x\*\)"):
+        inv.load_reference(ws, "assets", later)
+
+
+def test_roster_from_xlsx_with_aliases(ws, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["actor_id", "home_country", "display_name", "aliases"])
+    sheet.append(["wei", "cn", "Wei Zhang", "wei.zhang@corp.example; wzhang"])
+    sheet.append(["ann", "US", "Ann Lee", None])
+    book.save(tmp_path / "roster.xlsx")
+    assert inv.load_reference(ws, "actors", tmp_path / "roster.xlsx") == 2
+    assert ws.sql("SELECT identity, actor_id, home_country FROM actor_identities ORDER BY 1").fetchall() == [
+        ("ann", "ann", "US"), ("wei", "wei", "CN"), ("wei.zhang@corp.example", "wei", "CN"), ("wzhang", "wei", "CN")]
+
+
+def test_policy_presets_load_with_parameters(ws, tmp_path):
+    n = inv.load_reference(ws, "policy", "preset:trusted_partner",
+                           params={"partner_org": "Ironbridge Cloud", "effective_from": "2022-06-17"})
+    assert n >= 1
+    assert inv.load_reference(ws, "policy", "preset:trusted_partner",
+                              params={"partner_org": "Ironbridge Cloud", "effective_from": "2022-06-17"}) == 0
+    rows = ws.sql("SELECT data_category, effective_from, access_countries, traffic_orgs FROM policy "
+                  "ORDER BY effective_from").fetchall()
+    assert rows[-1] == ("us_user_data", datetime(2022, 6, 17, tzinfo=UTC), ["US"], ["Ironbridge Cloud"])
+    assert inv.load_reference(ws, "policy", "preset:gdpr_chapter_v") == 5
+    got = ws.sql("""SELECT rule_id, list_contains(access_countries, 'US'), list_contains(access_countries, 'DE')
+                    FROM policy WHERE data_category = 'eu_personal_data' ORDER BY effective_from""").fetchall()
+    assert [r[1] for r in got] == [True, True, False, False, True]  # Privacy Shield, gap, DPF
+    assert all(r[2] for r in got)
+    source = ws.sql("SELECT path, format FROM reference_sources WHERE source_name = 'gdpr_chapter_v'").fetchall()
+    assert source == [("preset:gdpr_chapter_v", "preset")]
+    with pytest.raises(ReferenceFileError, match="trusted_partner"):
+        inv.load_reference(ws, "policy", "preset:nope")

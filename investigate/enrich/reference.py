@@ -8,9 +8,9 @@ same file twice adds nothing.
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import ipaddress
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,40 +22,20 @@ import yaml
 from ..errors import ReferenceFileError
 from ..loaders.sources import sha256_of
 from ..workspace import Workspace
+from .globs import catalogue_ties
 from .locate import PRECEDENCE, categorise_resources, locate_addresses, rebuild_ranges, to_range
-from .network_sources import NETWORK_FORMATS, detect_network_format, read_network_source
+from .network_sources import detect_network_format, read_network_source
+from .presets import preset_policy
+from .tables import read_rows
 from .views import refresh
 
 KINDS = ("networks", "actors", "assets", "policy")
 
 
-def _read_csv_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> list[tuple[int, dict]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ReferenceFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ReferenceFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ReferenceFileError(f"{path}: missing column(s) {', '.join(missing)}; the file has "
-                                 f"{', '.join(header) or 'no header'}; expected {', '.join(required + optional)}")
-    reader.fieldnames = header
-    rows = []
-    for row in reader:
-        clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
-        if not any(clean.values()):
-            continue
-        rows.append((reader.line_num, {k: (v or None) for k, v in clean.items()}))
-    return rows
-
-
 def _inventory_rows(path: Path) -> pd.DataFrame:
     """The analyst's own network inventory: ``cidr,country[,org,site,kind]``."""
     out = []
-    for line, row in _read_csv_rows(path, ("cidr", "country"), ("org", "site", "kind")):
+    for line, row in read_rows(path, ("cidr", "country"), ("org", "site", "kind")):
         try:
             net = ipaddress.ip_network(row["cidr"], strict=False)
         except (ValueError, TypeError):
@@ -105,7 +85,7 @@ def _load_networks(ws: Workspace, path: Path, format: str | None = None) -> _Loa
 
 
 def _load_actors(ws: Workspace, path: Path) -> int:
-    rows = _read_csv_rows(path, ("actor_id", "home_country"), ("display_name", "team", "employer", "aliases"))
+    rows = read_rows(path, ("actor_id", "home_country"), ("display_name", "team", "employer", "aliases"))
     known = {r[0] for r in ws.sql("SELECT actor_id FROM actors UNION ALL SELECT alias FROM actor_aliases").fetchall()}
     actors, aliases = [], []
     for line, row in rows:
@@ -137,7 +117,7 @@ def pattern_specificity(pattern: str) -> int:
 
 
 def _load_assets(ws: Workspace, path: Path) -> int:
-    rows = _read_csv_rows(path, ("resource_pattern", "data_category"), ("jurisdiction", "site"))
+    rows = read_rows(path, ("resource_pattern", "data_category"), ("jurisdiction", "site"))
     seen: dict[str, int] = {p: 0 for (p,) in ws.sql("SELECT resource_pattern FROM assets").fetchall()}
     out = []
     for line, row in rows:
@@ -151,10 +131,26 @@ def _load_assets(ws: Workspace, path: Path) -> int:
         jurisdiction = (row.get("jurisdiction") or "").upper() or None
         out.append((pattern, row["data_category"], jurisdiction, row.get("site"),
                     pattern_specificity(pattern)))
+    _refuse_ties(ws, path, out, [line for line, _ in rows])
     if out:
         ws.con.executemany("INSERT INTO assets VALUES (?, ?, ?, ?, ?)", out)
     categorise_resources(ws, everything=True)
     return len(out)
+
+
+def _refuse_ties(ws: Workspace, path: Path, new: list[tuple], lines: list[str]) -> None:
+    """Two patterns equally specific that can match the same resource leave it without one
+    answer: an error at load time, naming both (the catalogue's owner has to decide)."""
+    entries = [(p, f"{path.name}:{line}", spec) for (p, *_, spec), line in zip(new, lines)]
+    entries += [(p, f"an earlier catalogue ({p})", spec)
+                for p, spec in ws.sql("SELECT resource_pattern, specificity FROM assets").fetchall()]
+    ties = catalogue_ties(entries)
+    if ties:
+        a, b = ties[0]
+        more = f" (and {len(ties) - 1} more)" if len(ties) > 1 else ""
+        raise ReferenceFileError(
+            f"{path}: the patterns at {a} and {b} are equally specific and can match the same "
+            f"resource{more}; make one of them more specific so every resource has one category")
 
 
 def _timestamp(path: Path, rule: str, key: str, value):
@@ -172,6 +168,10 @@ def _load_policy(ws: Workspace, path: Path) -> int:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ReferenceFileError(f"{path}: cannot be read as YAML ({exc})") from None
+    return _policy_rules(ws, path, data)
+
+
+def _policy_rules(ws: Workspace, path, data) -> int:
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ReferenceFileError(f"{path}: expected a YAML table with a 'rules' list")
     out = []
@@ -202,7 +202,8 @@ _LOADERS = {"networks": _load_networks, "actors": _load_actors, "assets": _load_
             "policy": _load_policy}
 
 
-def load_reference(ws: Workspace, kind: str, path: str | os.PathLike, format: str | None = None) -> int:
+def load_reference(ws: Workspace, kind: str, path: str | os.PathLike, format: str | None = None,
+                   params: dict | None = None) -> int:
     """Load one reference file; returns the number of rows added (0 if already loaded).
 
     Parameters
@@ -214,14 +215,25 @@ def load_reference(ws: Workspace, kind: str, path: str | os.PathLike, format: st
         ``actor_id,home_country[,display_name,team,employer,aliases]`` (aliases separated by
         ``;``); assets: CSV ``resource_pattern,data_category[,jurisdiction,site]`` (glob
         patterns); policy: YAML with a ``rules`` list.
+        A policy can also be a preset shipped with the package: ``preset:trusted_partner`` or
+        ``preset:gdpr_chapter_v`` (see ``investigate.enrich.presets``), with ``params``.
     format : str, optional
         networks only: the file's format (``inventory``, ``aws``, ``google``, ``azure``,
         ``oracle``, ``mmdb``); detected from the content when omitted.
+    params : dict, optional
+        A preset's parameters, e.g. ``{"partner_org": "Ironbridge Cloud", "effective_from":
+        "2022-06-17"}``.
     """
     if kind not in _LOADERS:
         raise ReferenceFileError(f"unknown reference kind {kind!r}; use one of {', '.join(KINDS)}")
     if format is not None and kind != "networks":
         raise ReferenceFileError(f"--format applies to networks files only, not {kind}")
+    if str(path).startswith(PRESET_PREFIX):
+        if kind != "policy":
+            raise ReferenceFileError(f"{path}: presets are policies; load them as policy")
+        return _load_preset(ws, str(path).removeprefix(PRESET_PREFIX), params or {})
+    if params:
+        raise ReferenceFileError(f"{path}: parameters apply to policy presets ({PRESET_PREFIX}NAME) only")
     p = Path(path).absolute()
     if not p.is_file():
         raise ReferenceFileError(f"{p}: no such file")
@@ -235,3 +247,22 @@ def load_reference(ws: Workspace, kind: str, path: str | os.PathLike, format: st
                         loaded.format, loaded.version, loaded.precedence, loaded.note])
         refresh(ws)
     return loaded.rows
+
+
+PRESET_PREFIX = "preset:"
+
+
+def _load_preset(ws: Workspace, name: str, params: dict) -> int:
+    """A policy preset: recorded like a file, its hash taken over the rules it builds."""
+    data = preset_policy(name, **params)
+    text = json.dumps(data, sort_keys=True, default=str)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    if ws.sql("SELECT count(*) FROM reference_sources WHERE kind = 'policy' AND sha256 = ?", [sha]).fetchone()[0]:
+        return 0
+    label = PRESET_PREFIX + name + "".join(f" {k}={v}" for k, v in sorted(params.items()))
+    with ws.transaction():
+        n = _policy_rules(ws, label, data)
+        ws.con.execute("INSERT INTO reference_sources VALUES ('policy', ?, ?, ?, ?, ?, 'preset', ?, NULL, ?)",
+                       [label, sha, name, n, datetime.now(timezone.utc), data.get("source"), data.get("name")])
+        refresh(ws)
+    return n
