@@ -223,3 +223,34 @@ def test_policy_presets_load_with_parameters(ws, tmp_path):
     assert source == [("preset:gdpr_chapter_v", "preset")]
     with pytest.raises(ReferenceFileError, match="trusted_partner"):
         inv.load_reference(ws, "policy", "preset:nope")
+
+
+def test_duckdb_never_fetches_an_extension(ws):
+    """A query that needs an extension DuckDB does not have fails at once instead of downloading
+    it: the workspace turns auto-install and auto-load off."""
+    import duckdb
+
+    assert ws.sql("SELECT current_setting('autoinstall_known_extensions'), "
+                  "current_setting('autoload_known_extensions')").fetchone() == (False, False)
+    for query in ("SELECT '1.2.3.4'::INET", "SELECT * FROM read_csv('https://example.com/x.csv')",
+                  "SELECT * FROM read_csv('s3://bucket/x.csv')"):
+        with pytest.raises(duckdb.Error, match="(inet|httpfs) extension"):
+            ws.sql(query).fetchall()
+    got = ws.sql("SELECT extension_name, loaded FROM duckdb_extensions() "
+                 "WHERE extension_name IN ('httpfs', 'inet') ORDER BY 1").fetchall()
+    assert got == [("httpfs", False), ("inet", False)]
+
+
+def test_unknowns_are_counted_with_their_reason(sources):
+    ws = sources
+    add_events(ws, [("e1", "2022-01-01 00:00:00+00", "ghost", "192.168.1.1", "s3://x/1", "success"),
+                    ("e2", "2022-01-01 00:00:00+00", None, None, None, "success"),
+                    ("e3", "2022-01-01 00:00:00+00", "ghost", "8.8.8.8", "s3://x/1", "success")])
+    got = inv.run_query(ws, "enrichment_unknowns")
+    assert list(got.itertuples(index=False, name=None)) == [
+        ("access_events", "catalogue", "resource matches no catalogue pattern", 2),
+        ("access_events", "catalogue", "no resource in the event", 1),
+        ("access_events", "network", "no address in the event", 1),
+        ("access_events", "network", "private address in no loaded source", 1),
+        ("access_events", "roster", "actor not in the roster", 2),
+        ("access_events", "roster", "no actor in the event", 1)]
