@@ -254,3 +254,16 @@ def test_unknowns_are_counted_with_their_reason(sources):
         ("access_events", "network", "private address in no loaded source", 1),
         ("access_events", "roster", "actor not in the roster", 2),
         ("access_events", "roster", "no actor in the event", 1)]
+
+
+def test_to_range_quick_ipv4_path_agrees_with_ipaddress():
+    import ipaddress
+    import random
+
+    rng = random.Random(5)
+    base = int(ipaddress.IPv6Address("::ffff:0:0"))
+    for _ in range(2000):
+        cidr = f"{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}/{rng.randrange(33)}"
+        net = ipaddress.ip_network(cidr, strict=False)
+        assert to_range(cidr) == (int(net.network_address) + base, int(net.broadcast_address) + base,
+                                  net.prefixlen + 96), cidr
