@@ -267,3 +267,21 @@ def test_to_range_quick_ipv4_path_agrees_with_ipaddress():
         net = ipaddress.ip_network(cidr, strict=False)
         assert to_range(cidr) == (int(net.network_address) + base, int(net.broadcast_address) + base,
                                   net.prefixlen + 96), cidr
+
+
+def test_overlapping_rules_the_one_that_took_effect_last_applies(ws, tmp_path):
+    (tmp_path / "assets.csv").write_text("resource_pattern,data_category,jurisdiction\ns3://eu/*,eu_data,DE\n")
+    inv.load_reference(ws, "assets", tmp_path / "assets.csv")
+    (tmp_path / "policy.yml").write_text("""rules:
+  - {id: always, data_category: eu_data, access_countries: [DE, FR]}
+  - {id: company, data_category: eu_data, effective_from: "2022-01-01T00:00:00Z",
+     effective_to: "2022-02-01T00:00:00Z", access_countries: [DE]}
+  - {id: z_same_start, data_category: eu_data, effective_from: "2022-03-01T00:00:00Z", access_countries: [DE]}
+  - {id: a_same_start, data_category: eu_data, effective_from: "2022-03-01T00:00:00Z", access_countries: [FR]}
+""")
+    inv.load_reference(ws, "policy", tmp_path / "policy.yml")
+    add_events(ws, [(i, ts, "x", None, "s3://eu/1", "success") for i, ts in [
+        ("e1", "2021-06-01 00:00:00+00"), ("e2", "2022-01-15 00:00:00+00"), ("e3", "2022-02-15 00:00:00+00"),
+        ("e4", "2022-03-15 00:00:00+00")]])
+    got = ws.sql("SELECT event_id, policy_rule FROM access_enriched ORDER BY event_id").fetchall()
+    assert got == [("e1", "always"), ("e2", "company"), ("e3", "always"), ("e4", "z_same_start")]

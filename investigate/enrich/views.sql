@@ -14,7 +14,8 @@ SELECT al.alias, ac.actor_id, ac.home_country, ac.team
 FROM actor_aliases al JOIN actors ac ON ac.actor_id = al.actor_id;
 
 -- The policy rule in force for a data category, as contiguous periods: where rules overlap,
--- the one that took effect last (then the first id). A period with no rule has rule_id NULL.
+-- the one that took effect last (of two from the same instant, the greater id). A period with
+-- no rule has rule_id NULL.
 CREATE OR REPLACE VIEW policy_periods AS
 WITH bounds AS (
     SELECT data_category, coalesce(effective_from, '-infinity'::TIMESTAMPTZ) AS t FROM policy
@@ -27,7 +28,7 @@ periods AS (
     FROM bounds
 )
 SELECT pe.data_category, pe.period_start, pe.period_end,
-       arg_max(p.rule_id, [epoch_us(coalesce(p.effective_from, '-infinity'::TIMESTAMPTZ))::VARCHAR, p.rule_id]) AS rule_id
+       arg_max(p.rule_id, (coalesce(p.effective_from, '-infinity'::TIMESTAMPTZ), p.rule_id)) AS rule_id
 FROM periods pe LEFT JOIN policy p
      ON p.data_category = pe.data_category
     AND coalesce(p.effective_from, '-infinity'::TIMESTAMPTZ) <= pe.period_start
