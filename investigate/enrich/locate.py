@@ -240,8 +240,19 @@ def _locate_new(con) -> None:
         SELECT c.ip, c.ip_class, {picked}
         FROM scoped c ASOF LEFT JOIN network_ranges r ON c.scope = r.scope AND c.n >= r.ip_start""")
     try:
-        _registry_countries(con)
-        con.execute("INSERT INTO address_locations SELECT * FROM __located")
+        found = _registry_countries(con)
+        if found is None:
+            con.execute("INSERT INTO address_locations SELECT * FROM __located")
+            return
+        con.register("__registry", found)
+        try:  # a join, not an UPDATE: DuckDB updates row by row, on one thread
+            con.execute("""INSERT INTO address_locations
+                SELECT l.ip, l.ip_class, coalesce(l.country, r.country),
+                       CASE WHEN l.country IS NULL AND r.country IS NOT NULL THEN $label ELSE l.country_source END,
+                       l.org, l.site, l.kind, l.cidr, l.network_source
+                FROM __located l LEFT JOIN __registry r ON r.ip = l.ip""", {"label": registry_source()})
+        finally:
+            con.unregister("__registry")
     finally:
         con.execute("DROP TABLE IF EXISTS __located")
 
@@ -256,8 +267,9 @@ def registry_source() -> str:
     return f"{REGISTRY_LABEL}:iptocc {version('iptocc')} (RIR registration country, not a measured location)"
 
 
-def _registry_countries(con) -> None:
-    """Countries for public addresses no loaded source placed, from the bundled RIR data.
+def _registry_countries(con) -> pd.DataFrame | None:
+    """Countries for public addresses no loaded source placed, from the bundled RIR data:
+    ``(ip, country)`` rows, or None when there are none.
 
     One call over the distinct addresses (the lookups run in iptocc's compiled code). The text
     asked is made plain in SQL: IPv4 written inside IPv6 (``::ffff:192.0.2.1``) as IPv4, zone
@@ -267,23 +279,15 @@ def _registry_countries(con) -> None:
     asked = con.execute(f"""
         SELECT l.ip, CASE WHEN a.n BETWEEN {_V4_MAPPED}::UHUGEINT AND {_V4_MAPPED + 2**32 - 1}::UHUGEINT
                           THEN printf('%d.%d.%d.%d', ({v4}) >> 24, (({v4}) >> 16) & 255, (({v4}) >> 8) & 255, ({v4}) & 255)
-                          ELSE lower(split_part(replace(replace(trim(l.ip), '[', ''), ']', ''), '%', 1)) END
+                          ELSE lower(split_part(replace(replace(trim(l.ip), '[', ''), ']', ''), '%', 1)) END AS text
         FROM __located l JOIN __new_ips a ON a.ip = l.ip
         WHERE l.country IS NULL AND l.ip_class = 'public'""").fetchnumpy()
-    ips, texts = asked["ip"], asked[list(asked)[1]]
-    if not len(ips):
-        return
+    if not len(asked["ip"]):
+        return None
     import iptocc
 
-    found = pd.DataFrame({"ip": ips, "country": iptocc.country_code(texts.tolist())}).dropna()
-    if found.empty:
-        return
-    con.register("__registry", found)
-    try:
-        con.execute("UPDATE __located SET country = r.country, country_source = ? "
-                    "FROM __registry r WHERE __located.ip = r.ip", [registry_source()])
-    finally:
-        con.unregister("__registry")
+    found = pd.DataFrame({"ip": asked["ip"], "country": iptocc.country_code(asked["text"].tolist())}).dropna()
+    return None if found.empty else found
 
 
 def categorise_resources(ws: Workspace, source_file: str | None = None, everything: bool = False) -> int:
