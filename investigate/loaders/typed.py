@@ -113,11 +113,16 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
             return f"CAST(({src.expr}) AS VARCHAR)"
         return ref(src)
 
-    # Level 1: each mapped source as text, with the "missing" markers made NULL.
+    # Level 1: each mapped source as text, with the "missing" markers made NULL. A value longer
+    # than every marker and without a space at either end cannot be one: it skips trim(), which
+    # copies every long value (ARNs, user agents) and cost a tenth of a CloudTrail load.
+    longest = max((len(v) for v in mapping.null_values), default=0)
     values = []
     for col, src in mapping.columns.items():
         s = source_sql(src)
-        values.append(f"CASE WHEN list_contains({nulls}, trim({s})) THEN NULL ELSE {s} END AS {quote_ident('__v_' + col)}")
+        values.append(f"CASE WHEN strlen({s}) > {longest} AND NOT starts_with({s}, ' ') AND NOT suffix({s}, ' ') "
+                      f"THEN {s} WHEN list_contains({nulls}, trim({s})) THEN NULL ELSE {s} END "
+                      f"AS {quote_ident('__v_' + col)}")
     # The source's own columns pass through (``*``): the raw text of a reject is built from them.
     level1 = (f"SELECT {rec_sql} AS __rec, {extra_sql} AS __extra"
               + "".join(", " + v for v in values) + f", * FROM {from_sql}")
