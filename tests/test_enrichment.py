@@ -97,7 +97,10 @@ def test_each_source_in_its_precedence_and_each_field_from_the_first_that_has_it
     assert "RIR registration country, not a measured location" in registry_source()
     sources_ = ws.sql("SELECT format, precedence, version IS NOT NULL FROM reference_sources "
                       "WHERE kind = 'networks' ORDER BY precedence").fetchall()
-    assert sources_ == [("inventory", 10, False), ("aws", 20, True), ("mmdb", 30, True)]
+    assert sources_ == [("inventory", 10, False), ("aws", 20, True), ("mmdb", 30, True), ("registry", 40, True)]
+    registry = ws.sql("SELECT path, sha256 FROM reference_sources WHERE format = 'registry'").fetchall()
+    assert registry[0][0].startswith("bundled:iptocc ") and len(registry[0][1]) == 64
+    assert {"kind": "reference:networks", "path": registry[0][0], "sha256": registry[0][1]} in ws.fingerprint()
 
 
 def test_addresses_of_later_files_and_later_sources_are_located(ws, tmp_path):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -244,6 +245,7 @@ def _locate_new(con) -> None:
         if found is None:
             con.execute("INSERT INTO address_locations SELECT * FROM __located")
             return
+        _record_registry(con)
         con.register("__registry", found)
         try:  # a join, not an UPDATE: DuckDB updates row by row, on one thread
             con.execute("""INSERT INTO address_locations
@@ -265,6 +267,28 @@ def registry_source() -> str:
     from importlib.metadata import version
 
     return f"{REGISTRY_LABEL}:iptocc {version('iptocc')} (RIR registration country, not a measured location)"
+
+
+def _record_registry(con) -> None:
+    """The bundled registry as a reference source, once it has answered for an address: its
+    version, and the sha256 of the compiled module its data is built into (so a finding's
+    input fingerprint changes when the registry data does)."""
+    from datetime import datetime, timezone
+    from importlib.metadata import version
+
+    import iptocc
+
+    from ..loaders.sources import sha256_of
+
+    module = next(p for p in Path(iptocc.__file__).parent.iterdir()
+                  if p.name.startswith("iptocc.") and p.suffix in (".so", ".pyd"))
+    sha = sha256_of(module)
+    if con.execute("SELECT count(*) FROM reference_sources WHERE kind = 'networks' AND sha256 = ?", [sha]).fetchall()[0][0]:
+        return
+    con.execute("INSERT INTO reference_sources VALUES ('networks', ?, ?, ?, 0, ?, 'registry', ?, ?, ?)",
+                [f"bundled:iptocc {version('iptocc')}", sha, "iptocc (RIR delegation data)",
+                 datetime.now(timezone.utc), version("iptocc"), PRECEDENCE["registry"],
+                 "the country each block is registered to at a Regional Internet Registry, not a measured location"])
 
 
 def _registry_countries(con) -> pd.DataFrame | None:
