@@ -14,6 +14,15 @@ SAMPLES = REPO / "data_samples"
 REAL_SAMPLES = REPO.parent / "shared" / "real_samples"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _mmdb_cache_in_a_temp_dir(tmp_path_factory):
+    """Converted .mmdb databases are cached; the tests keep theirs out of the user's home."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("INVESTIGATE_CACHE", str(tmp_path_factory.mktemp("mmdb-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def ws():
     with Workspace.open() as w:
