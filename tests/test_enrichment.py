@@ -110,12 +110,15 @@ def test_addresses_of_later_files_and_later_sources_are_located(ws, tmp_path):
     inv.load_reference(ws, "networks", tmp_path / "inventory.csv")  # relocates what is known
     assert located(ws, "10.20.5.9")[1] == "US"
     log = tmp_path / "trail.jsonl"
-    log.write_text(json.dumps({"eventVersion": "1.08", "eventTime": "2022-01-05T08:00:00Z", "eventSource": "s3.amazonaws.com",
-                               "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "10.20.9.1",
-                               "userIdentity": {"type": "IAMUser", "userName": "alice"}}) + "\n")
-    inv.ingest_file(ws, log, "cloudtrail")  # the file's new address is looked up with its rows
+    log.write_text("".join(json.dumps({
+        "eventVersion": "1.08", "eventTime": f"2022-01-05T08:00:0{i}Z", "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": ip,
+        "userIdentity": {"type": "IAMUser", "userName": "alice"}}) + "\n" for i, ip in enumerate(
+            ["10.20.9.1", "10.20.9.1", "10.20.5.9", "10.20.9.1"])))
+    inv.ingest_file(ws, log, "cloudtrail")  # the file's new address is looked up with its rows, once
     assert located(ws, "10.20.9.1")[1:3] == ("SG", "inventory:inventory.csv")
-    assert ws.sql("SELECT count(*) FROM address_locations").fetchone()[0] == 2
+    assert ws.sql("SELECT count(*), count(DISTINCT ip) FROM address_locations").fetchone() == (2, 2)
+    assert ws.sql("SELECT count(*) FROM access_enriched").fetchone()[0] == 5
 
 
 def test_flatten_gives_the_most_specific_prefix_and_the_later_of_two_equal_ones():

@@ -207,19 +207,19 @@ _NEW_ADDRESSES = {
 }
 
 
-def locate_addresses(ws: Workspace, source_file: str | None = None, everything: bool = False) -> int:
-    """Add the addresses not yet in ``address_locations`` (of one ingested file, or of all
-    events); with ``everything``, recompute the whole table. Returns the addresses added."""
+def locate_addresses(ws: Workspace, new_rows: tuple[str, int] | None = None, everything: bool = False) -> int:
+    """Add the addresses not yet in ``address_locations``: of every event, or with
+    ``new_rows=(table, rowid)`` of the rows of that table after that rowid (a file just
+    ingested); with ``everything``, recompute the whole table. Returns the addresses added."""
     con = ws.con
     if everything:
         con.execute("DELETE FROM address_locations")
-    where = "WHERE {col} IS NOT NULL" + (" AND source_file = $file" if source_file else "")
-    picks = " UNION ".join(f"SELECT {col} AS ip FROM {table} {where.format(col=col)}"
-                           for table, cols in _NEW_ADDRESSES.items() for col in cols)
-    params = {"file": source_file} if source_file else {}
+    picks = " UNION ".join(f"SELECT {col} AS ip FROM {table} WHERE {col} IS NOT NULL{_after(table, new_rows)}"
+                           for table, cols in _NEW_ADDRESSES.items() for col in cols
+                           if new_rows is None or new_rows[0] == table)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE __new_ips AS
-        SELECT ip, ip_to_num(ip) AS n FROM ({picks}) AS a
-        WHERE NOT EXISTS (SELECT 1 FROM address_locations l WHERE l.ip = a.ip)""", params)
+        SELECT ip, ip_to_num(ip) AS n FROM (SELECT DISTINCT ip FROM ({picks})) AS a
+        WHERE NOT EXISTS (SELECT 1 FROM address_locations l WHERE l.ip = a.ip)""")
     try:
         added = con.execute("SELECT count(*) FROM __new_ips").fetchone()[0]
         if added:
@@ -227,6 +227,12 @@ def locate_addresses(ws: Workspace, source_file: str | None = None, everything: 
     finally:
         con.execute("DROP TABLE IF EXISTS __new_ips")
     return added
+
+
+def _after(table: str, new_rows: tuple[str, int] | None) -> str:
+    # A rowid filter skips the older row groups outright (a filter on source_file would read
+    # that column for every row of the workspace, once per file).
+    return f" AND rowid > {int(new_rows[1])}" if new_rows and new_rows[0] == table else ""
 
 
 def _locate_new(con) -> None:
@@ -314,14 +320,14 @@ def _registry_countries(con) -> pd.DataFrame | None:
     return None if found.empty else found
 
 
-def categorise_resources(ws: Workspace, source_file: str | None = None, everything: bool = False) -> int:
-    """Add the resources not yet in ``resource_categories`` (of one ingested file, or all);
-    with ``everything``, recompute the table. Returns the resources added."""
+def categorise_resources(ws: Workspace, after_rowid: int | None = None, everything: bool = False) -> int:
+    """Add the resources not yet in ``resource_categories``: of every access event, or of
+    those after ``after_rowid`` (a file just ingested); with ``everything``, recompute the
+    table. Returns the resources added."""
     con = ws.con
     if everything:
         con.execute("DELETE FROM resource_categories")
-    where = " AND source_file = $file" if source_file else ""
-    params = {"file": source_file} if source_file else {}
+    where = _after("access_events", None if after_rowid is None else ("access_events", after_rowid))
     return con.execute(f"""INSERT INTO resource_categories
         WITH fresh AS (
             SELECT DISTINCT resource FROM access_events e WHERE resource IS NOT NULL{where}
@@ -330,4 +336,4 @@ def categorise_resources(ws: Workspace, source_file: str | None = None, everythi
                arg_max(a.data_category, a.specificity), arg_max(a.jurisdiction, a.specificity),
                arg_max(a.site, a.specificity), arg_max(a.resource_pattern, a.specificity)
         FROM fresh f LEFT JOIN assets a ON f.resource GLOB a.resource_pattern
-        GROUP BY f.resource""", params).fetchone()[0]
+        GROUP BY f.resource""").fetchone()[0]

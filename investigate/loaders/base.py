@@ -261,6 +261,8 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                         raise InvestigateError(
                             f"format {format!r} takes no option {', '.join(sorted(unknown))}; it takes: "
                             f"{', '.join(getattr(loader, 'options', {})) or 'none'}")
+                # Rows appended in this transaction come after every rowid there is now.
+                last_rowid = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {table}").fetchall()[0][0]
                 staged = None
                 try:
                     staged = (loader.stage(con, source, mp, options=options) if options
@@ -275,7 +277,7 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                 result.note = _join(result.note, staged.note)
                 if result.rows_read == 0:
                     result.note = _join(chosen, "no records")
-                _locate_new_values(ws, table, display)
+                _locate_new_values(ws, table, last_rowid)
             con.execute(
                 "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, rows_set_apart = ?, "
                 "ts_min = ?, ts_max = ? WHERE sha256 = ?",
@@ -289,14 +291,15 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     return result
 
 
-def _locate_new_values(ws: Workspace, table: str, display: str) -> None:
-    """Look up the addresses and resources this file brings that no earlier file did, so the
-    enriched views know them (in the same transaction as the rows)."""
+def _locate_new_values(ws: Workspace, table: str, last_rowid: int) -> None:
+    """Look up the addresses and resources this file brings (its rows come after
+    ``last_rowid``) that no earlier file did, so the enriched views know them (in the same
+    transaction as the rows)."""
     from ..enrich.locate import categorise_resources, locate_addresses
 
-    locate_addresses(ws, display)
+    locate_addresses(ws, (table, last_rowid))
     if table == "access_events":
-        categorise_resources(ws, display)
+        categorise_resources(ws, last_rowid)
 
 
 @contextmanager
