@@ -62,7 +62,7 @@ def test_each_source_in_its_precedence_and_each_field_from_the_first_that_has_it
     add_events(ws, [(f"e{i}", "2022-01-01 00:00:00+00", "x", ip, None, "success") for i, ip in enumerate([
         "10.20.5.9", "10.20.9.9", "52.95.1.1", "52.94.1.1", "52.1.2.3", "81.2.69.160", "8.8.8.8",
         "::ffff:203.0.113.7", "2001:db8:10::5", "2600:1f14::1", "2a02:c7f:1::1",
-        "192.168.1.1", "169.254.0.1", "fe80::1", "2001:db8:99::1", "127.0.0.1"])])
+        "192.168.1.1", "169.254.0.1", "fe80::1", "2001:db8:99::1", "127.0.0.1", "999.1.2.3", "bogus"])])
     inventory, aws = "inventory:inventory.csv", "aws:AWS ip-ranges.json"
     mmdb = ws.sql("SELECT source FROM networks WHERE precedence = 30 LIMIT 1").fetchone()[0]
     assert mmdb.startswith("mmdb:GeoLite2-Country")
@@ -88,6 +88,9 @@ def test_each_source_in_its_precedence_and_each_field_from_the_first_that_has_it
         "fe80::1": ("link_local", None, None, None, None, None, None),
         "2001:db8:99::1": ("documentation", None, None, None, None, None, None),
         "127.0.0.1": ("loopback", None, None, None, None, None, None),
+        # not an address (a generic CSV export can hold anything): classified, never looked up
+        "999.1.2.3": ("invalid", None, None, None, None, None, None),
+        "bogus": ("invalid", None, None, None, None, None, None),
     }
     assert {ip: located(ws, ip) for ip in expected} == expected
     enriched = ws.sql("SELECT src_ip, src_country, src_geo_source, src_ip_class FROM access_enriched "
