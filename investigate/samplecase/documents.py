@@ -147,19 +147,17 @@ outcomes:
 """,
 }
 
-CASE = """\
-name: ReelRiver (fictional case)
-period: {start: "2021-07-01T00:00:00Z", end: "2023-01-01T00:00:00Z"}
+def _manifest(title: str, inputs: str) -> str:
+    """A case manifest: the case's facts, its inputs (YAML lines, comments included) and the
+    reference files every variant shares."""
+    return f"""\
+name: ReelRiver (fictional case){title}
+period: {{start: "2021-07-01T00:00:00Z", end: "2023-01-01T00:00:00Z"}}
 promise_date: "2022-06-17T00:00:00Z"
 jurisdiction: US
 protected_category: us_user_data
 partner_org: Ironbridge Cloud
-inputs:
-  - {path: exports/access_platform_audit.csv, format: csv, mapping: mappings/access_platform_audit.yml}
-  - {path: exports/access_apac_gateway.csv, format: csv, mapping: mappings/access_apac_gateway.yml}
-  - {path: exports/edge_flows.jsonl.gz, format: jsonl, mapping: mappings/edge_flows.yml}
-  - {path: exports/backup_jobs.csv, format: transfer_jobs, mapping: mappings/backup_jobs.yml}
-reference:
+{inputs}reference:
   networks: reference/network_inventory.csv
   actors: reference/staff_roster.csv
   assets: reference/data_catalogue.csv
@@ -167,50 +165,39 @@ reference:
 """
 
 
-CASE_NATIVE = """\
-name: ReelRiver (fictional case), native log formats
-period: {start: "2021-07-01T00:00:00Z", end: "2023-01-01T00:00:00Z"}
-promise_date: "2022-06-17T00:00:00Z"
-jurisdiction: US
-protected_category: us_user_data
-partner_org: Ironbridge Cloud
+_EXPORT_TRANSFERS = """\
+  - {path: exports/edge_flows.jsonl.gz, format: jsonl, mapping: mappings/edge_flows.yml}
+  - {path: exports/backup_jobs.csv, format: transfer_jobs, mapping: mappings/backup_jobs.yml}
+"""
+
+CASE = _manifest("", """\
+inputs:
+  - {path: exports/access_platform_audit.csv, format: csv, mapping: mappings/access_platform_audit.yml}
+  - {path: exports/access_apac_gateway.csv, format: csv, mapping: mappings/access_apac_gateway.yml}
+""" + _EXPORT_TRANSFERS)
+
+CASE_NATIVE = _manifest(", native log formats", """\
 # The access events of case.yml as the systems themselves logged them (folders: every file of
 # the format below them); edge flows and backup jobs are the same exports as in case.yml.
 inputs:
   - {path: exports_native/AWSLogs, format: cloudtrail}
   - {path: exports_native/postgresql, format: pgaudit}
   - {path: exports_native/gateway, format: web_access}
-  - {path: exports/edge_flows.jsonl.gz, format: jsonl, mapping: mappings/edge_flows.yml}
-  - {path: exports/backup_jobs.csv, format: transfer_jobs, mapping: mappings/backup_jobs.yml}
-reference:
-  networks: reference/network_inventory.csv
-  actors: reference/staff_roster.csv
-  assets: reference/data_catalogue.csv
-  policy: reference/policy.yml
-"""
+""" + _EXPORT_TRANSFERS)
 
 
-_FLOW_CASE = """\
-name: ReelRiver (fictional case), {what}
-period: {{start: "2021-07-01T00:00:00Z", end: "2023-01-01T00:00:00Z"}}
-promise_date: "2022-06-17T00:00:00Z"
-jurisdiction: US
-protected_category: us_user_data
-partner_org: Ironbridge Cloud
+def _flow_case(what: str, path: str, fmt: str, note: str) -> str:
+    return _manifest(f", {what}", f"""\
 # The transfers of case.yml (edge flows and backup jobs) as {what}: {note}
 inputs:
   - {{path: {path}, format: {fmt}}}
-reference:
-  networks: reference/network_inventory.csv
-  actors: reference/staff_roster.csv
-  assets: reference/data_catalogue.csv
-  policy: reference/policy.yml
-"""
+""")
 
-CASE_VPC = _FLOW_CASE.format(
+
+CASE_VPC = _flow_case(
     what="AWS VPC flow logs", path="exports_flows/vpcflow/AWSLogs", fmt="vpc_flow",
     note="one record per direction, one gzip object per UTC day (a folder: every file below it).")
-CASE_ZEEK = _FLOW_CASE.format(
+CASE_ZEEK = _flow_case(
     what="Zeek conn.log", path="exports_flows/zeek", fmt="zeek_conn",
     note="one record per connection, one gzip file per UTC month (a folder: every file below it).")
 
