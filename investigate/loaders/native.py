@@ -122,10 +122,11 @@ def json_records(con, source: SourceFile):
     ``(__rec, __line)`` (it can be read more than once) and a cleanup function. Records that
     cannot be split out go to ``__structural``."""
     if is_line_oriented(source):
-        return (lambda p, parts=True: lines_sql(source, p, parts=parts)), (lambda: None)
+        return (lambda p, parts=True, exclude=None: lines_sql(source, p, parts=parts, exclude=exclude)), (lambda: None)
     doc = document_records(source)
     _structural_from(con, doc.problems)
-    return (lambda p, parts=True: lines_sql(source, p, path=doc.path, parts=parts)), doc.cleanup
+    return (lambda p, parts=True, exclude=None: lines_sql(source, p, path=doc.path, parts=parts,
+                                                          exclude=exclude)), doc.cleanup
 
 
 class JsonSpecLoader(SpecLoader):
@@ -140,9 +141,7 @@ class JsonSpecLoader(SpecLoader):
         def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
             if count_only:
                 return f"SELECT __rec FROM {records(p, parts=False)}"
-            lines = records(p)
-            if exclude:
-                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
+            lines = records(p, exclude=exclude)
             paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
             picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
             # One parse per record: try() gives NULL for text that is not JSON; an array or a
@@ -188,10 +187,7 @@ class LineSpecLoader(SpecLoader):
         def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
             if count_only:
                 return f"SELECT __rec FROM {lines_sql(source, p, parts=False)}"
-            lines = lines_sql(source, p)
-            if exclude:
-                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
-            return self._records_sql(lines, source, p)
+            return self._records_sql(lines_sql(source, p, exclude=exclude), source, p)
 
         return StageOutput(pipeline=pipeline)
 

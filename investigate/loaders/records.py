@@ -43,10 +43,12 @@ PARTS = max(1, min(os.cpu_count() or 1, 4))
 MIN_PART_BYTES = 16 * 1024 * 1024
 
 
-def lines_sql(source: SourceFile, p: Params, path: str | None = None, parts: bool = True) -> str:
+def lines_sql(source: SourceFile, p: Params, path: str | None = None, parts: bool = True,
+              exclude: str | None = None) -> str:
     """SELECT ``__rec`` (line number) and ``__line`` (text, no line ending) for every non-blank
     line of the file, streamed by DuckDB (on several threads for a large file, unless ``parts``
-    is false: counting the lines is quicker in one piece)."""
+    is false: counting the lines is quicker in one piece). ``exclude``: SQL of record numbers
+    to leave out (a streamed loader's second pass skips the records already loaded)."""
     file = path or str(source.path)
     compression = "none" if path else source.compression
     # suffix() and a regex that stops at the first non-blank character: rtrim()/trim() walk
@@ -67,8 +69,9 @@ def lines_sql(source: SourceFile, p: Params, path: str | None = None, parts: boo
                 branches.append(f"SELECT * FROM (SELECT * FROM ({read}) WHERE {where} "
                                 f"AND __rec <= {p.add(hi, 'BIGINT')} LIMIT {p.add(hi - lo, 'BIGINT')})")
         read = " UNION ALL ".join(branches)
+    skip = f" AND __rec NOT IN ({exclude})" if exclude else ""
     return (f"(SELECT __rec, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE line END AS __line "
-            f"FROM ({read}) WHERE regexp_matches(line, '\\S'))")
+            f"FROM ({read}) WHERE regexp_matches(line, '\\S'){skip})")
 
 
 def part_bounds(file: str, compression: str, content_bytes: int, parts: int | None = None) -> list[int]:

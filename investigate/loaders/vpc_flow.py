@@ -135,12 +135,9 @@ class VpcFlowLoader(SpecLoader):
         option = parse_fields_option(options["fields"]) if options and options.get("fields") else None
 
         def text_sql(p: Params, exclude: str | None = None) -> str:
-            lines = lines_sql(source, p)
-            if exclude:
-                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
             return (f"(SELECT __rec, __line, CASE WHEN starts_with(ltrim(__line), '{{') "
                     f"THEN try(json_extract_string(__line, '$.message')) ELSE __line END AS __text "
-                    f"FROM {lines})")
+                    f"FROM {lines_sql(source, p, exclude=exclude)})")
 
         # Pass 1: the lines that can be header lines (every token a field-like name) are few;
         # Python tells the headers among them and numbers their distinct layouts.

@@ -104,9 +104,7 @@ class ZeekConnLoader(SpecLoader):
                 lines = lines_sql(source, p, parts=False)
                 return (f"SELECT __rec FROM {lines}" if is_json else
                         f"SELECT __rec FROM {lines} WHERE NOT starts_with(__line, '#') AND NOT {_PLAIN_HEADER}")
-            lines = lines_sql(source, p)
-            if exclude:
-                lines = f"(SELECT * FROM {lines} WHERE __rec NOT IN ({exclude}))"
+            lines = lines_sql(source, p, exclude=exclude)
             parsed = self._json(lines, p) if is_json else self._ascii(lines, heads, p)
             return self._typed(parsed, source, p)
 
