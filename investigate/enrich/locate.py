@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -268,18 +269,10 @@ def _locate_new(con) -> None:
 REGISTRY_LABEL = "registry"
 
 
-def registry_source() -> str:
-    """The bundled registry's name as enriched rows show it (with the package version)."""
-    from importlib.metadata import version
-
-    return f"{REGISTRY_LABEL}:iptocc {version('iptocc')} (RIR registration country, not a measured location)"
-
-
-def _record_registry(con) -> None:
-    """The bundled registry as a reference source, once it has answered for an address: its
-    version, and the sha256 of the compiled module its data is built into (so a finding's
-    input fingerprint changes when the registry data does)."""
-    from datetime import datetime, timezone
+@lru_cache(maxsize=1)
+def _registry_identity() -> tuple[str, str]:
+    """The installed iptocc's version, and the sha256 of the compiled module its data is built
+    into (worked out once per process: every ingest that meets a new public address asks)."""
     from importlib.metadata import version
 
     import iptocc
@@ -288,12 +281,25 @@ def _record_registry(con) -> None:
 
     module = next(p for p in Path(iptocc.__file__).parent.iterdir()
                   if p.name.startswith("iptocc.") and p.suffix in (".so", ".pyd"))
-    sha = sha256_of(module)
+    return version("iptocc"), sha256_of(module)
+
+
+def registry_source() -> str:
+    """The bundled registry's name as enriched rows show it (with the package version)."""
+    return f"{REGISTRY_LABEL}:iptocc {_registry_identity()[0]} (RIR registration country, not a measured location)"
+
+
+def _record_registry(con) -> None:
+    """The bundled registry as a reference source, once it has answered for an address (so a
+    finding's input fingerprint changes when the registry data does)."""
+    from datetime import datetime, timezone
+
+    version, sha = _registry_identity()
     if con.execute("SELECT count(*) FROM reference_sources WHERE kind = 'networks' AND sha256 = ?", [sha]).fetchall()[0][0]:
         return
     con.execute("INSERT INTO reference_sources VALUES ('networks', ?, ?, ?, 0, ?, 'registry', ?, ?, ?)",
-                [f"bundled:iptocc {version('iptocc')}", sha, "iptocc (RIR delegation data)",
-                 datetime.now(timezone.utc), version("iptocc"), PRECEDENCE["registry"],
+                [f"bundled:iptocc {version}", sha, "iptocc (RIR delegation data)",
+                 datetime.now(timezone.utc), version, PRECEDENCE["registry"],
                  "the country each block is registered to at a Regional Internet Registry, not a measured location"])
 
 
