@@ -245,7 +245,7 @@ def load_reference(ws: Workspace, kind: str, path: str | os.PathLike, format: st
         ws.con.execute("INSERT INTO reference_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        [kind, str(p), sha, p.name, loaded.rows, datetime.now(timezone.utc),
                         loaded.format, loaded.version, loaded.precedence, loaded.note])
-        refresh(ws)
+        refresh(ws, lookups=False)  # the loaders above redid the lookups they affect
     return loaded.rows
 
 
@@ -264,5 +264,5 @@ def _load_preset(ws: Workspace, name: str, params: dict) -> int:
         n = _policy_rules(ws, label, data)
         ws.con.execute("INSERT INTO reference_sources VALUES ('policy', ?, ?, ?, ?, ?, 'preset', ?, NULL, ?)",
                        [label, sha, name, n, datetime.now(timezone.utc), data.get("source"), data.get("name")])
-        refresh(ws)
+        refresh(ws, lookups=False)  # the loaders above redid the lookups they affect
     return n

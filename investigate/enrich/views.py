@@ -15,10 +15,10 @@ def _statements(text: str) -> list[str]:
     return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";")]
 
 
-def refresh(ws: Workspace) -> None:
+def refresh(ws: Workspace, lookups: bool = True) -> None:
     """Make ``ip_to_num``, ``access_enriched``, ``transfer_enriched`` and their helpers current,
-    and look up the addresses and resources of events that were not loaded through
-    :func:`~investigate.ingest_file` (which does it for its own rows).
+    and (with ``lookups``) look up the addresses and resources of events that were not loaded
+    through :func:`~investigate.ingest_file` (which does it for its own rows).
 
     The views are stored in the workspace, so they keep working when it is reopened.
     """
@@ -28,5 +28,6 @@ def refresh(ws: Workspace) -> None:
         text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
         for statement in _statements(text):
             ws.con.execute(statement)
-    locate_addresses(ws)
-    categorise_resources(ws)
+    if lookups:
+        locate_addresses(ws)
+        categorise_resources(ws)
