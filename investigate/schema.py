@@ -7,7 +7,7 @@ made by another version is refused on open rather than misread.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Columns that every event table ends with: where the row came from, and what the canonical
 # columns could not hold (``extra``), so nothing in a source record is lost.
@@ -164,7 +164,7 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
     # source in precedence, for public addresses), 'inventory' (the analyst's own ranges, for
     # private and other special addresses).
     "network_ranges": [
-        ("scope", "VARCHAR NOT NULL"),
+        ("scope", "network_scope NOT NULL"),
         ("ip_start", "UHUGEINT NOT NULL"),
         ("ip_end", "UHUGEINT NOT NULL"),
         ("cidr", "VARCHAR NOT NULL"),
@@ -215,9 +215,17 @@ def column_type(table: str, column: str) -> str:
     raise KeyError(f"{table} has no column {column!r}")
 
 
+# Types the tables use. An ENUM compares as a small integer: the ASOF join that locates
+# addresses partitions on the scope (0.17 s of 0.75 s over 842,000 addresses, against text).
+TYPES = {
+    "network_scope": "ENUM ('all', 'inventory')",
+}
+
+
 def create_statements() -> list[str]:
-    """``CREATE TABLE IF NOT EXISTS`` for every canonical table."""
-    statements = []
+    """``CREATE TYPE`` for the types above, then ``CREATE TABLE IF NOT EXISTS`` for every
+    canonical table."""
+    statements = [f"CREATE TYPE {name} AS {definition}" for name, definition in TYPES.items()]
     for table, cols in ALL_TABLES.items():
         body = ",\n  ".join(f"{name} {decl}" for name, decl in cols)
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)")

@@ -294,3 +294,25 @@ def test_overlapping_rules_the_one_that_took_effect_last_applies(ws, tmp_path):
         ("e4", "2022-03-15 00:00:00+00")]])
     got = ws.sql("SELECT event_id, policy_rule FROM access_enriched ORDER BY event_id").fetchall()
     assert got == [("e1", "always"), ("e2", "company"), ("e3", "always"), ("e4", "z_same_start")]
+
+
+def test_resources_match_patterns_with_wildcards_anywhere(ws, tmp_path):
+    # Candidates are found by the text before a pattern's first wildcard; a pattern that starts
+    # with one, a character class or a '?' must still be tried against every resource.
+    (tmp_path / "assets.csv").write_text(
+        "resource_pattern,data_category,jurisdiction\n"
+        "*,any_data,\n"
+        "?3://logs/*,logs,DE\n"
+        "[st]3://users/eu/*,eu_users,DE\n"
+        "s3://users/*,users,US\n"
+        "s3://users/us/2022-0?.csv,us_users_2022,US\n"
+        "db://prod/*.users,users,US\n")
+    inv.load_reference(ws, "assets", tmp_path / "assets.csv")
+    resources = {"s3://users/eu/a.csv": "eu_users", "t3://users/eu/b": "eu_users",
+                 "s3://users/us/2022-01.csv": "us_users_2022", "s3://users/us/2022-10.csv": "users",
+                 "x3://logs/1": "logs", "db://prod/eu.users": "users", "db://prod/eu.user": "any_data",
+                 "s3://users": "any_data", "": "any_data", "s3://[users]/x": "any_data"}
+    add_events(ws, [(f"e{i}", datetime(2022, 1, 1, tzinfo=UTC), "ann", "192.0.2.1", r, "success")
+                    for i, r in enumerate(resources)])
+    got = dict(ws.sql("SELECT resource, data_category FROM resource_categories").fetchall())
+    assert got == resources

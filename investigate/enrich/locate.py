@@ -185,7 +185,7 @@ def rebuild_ranges(ws: Workspace) -> int:
         table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})  # quicker than pandas
         ws.con.register("__ranges_in", table)
         try:
-            ws.con.execute("""INSERT INTO network_ranges SELECT scope, CAST(ip_start AS UHUGEINT),
+            ws.con.execute("""INSERT INTO network_ranges SELECT CAST(scope AS network_scope), CAST(ip_start AS UHUGEINT),
                                   CAST(ip_end AS UHUGEINT), cidr, country, country_source, org, site,
                                   kind, network_source FROM __ranges_in""")
         finally:
@@ -243,7 +243,8 @@ def _locate_new(con) -> None:
     picked = ", ".join(f"CASE WHEN c.n <= r.ip_end THEN r.{f} END AS {f}" for f in fields)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE __located AS
         WITH classed AS (SELECT ip, n, {_ip_class_sql('n')} AS ip_class FROM __new_ips),
-        scoped AS (SELECT *, CASE WHEN ip_class = 'public' THEN 'all' ELSE 'inventory' END AS scope
+        scoped AS (SELECT *, CAST(CASE WHEN ip_class = 'public' THEN 'all' ELSE 'inventory' END
+                                  AS network_scope) AS scope
                    FROM classed)
         SELECT c.ip, c.ip_class, {picked}
         FROM scoped c ASOF LEFT JOIN network_ranges r ON c.scope = r.scope AND c.n >= r.ip_start""")
@@ -334,12 +335,26 @@ def categorise_resources(ws: Workspace, after_rowid: int | None = None, everythi
     if everything:
         con.execute("DELETE FROM resource_categories")
     where = _after("access_events", None if after_rowid is None else ("access_events", after_rowid))
+    # A resource can only match a pattern that it starts with the literal part of (the text
+    # before the first wildcard): candidates are found by a hash join on that prefix, one join
+    # key per prefix length, and only they are tried with GLOB. (Every resource against every
+    # pattern took 0.5 s for 250,000 resources and 55 patterns, and grows with both.)
     return con.execute(f"""INSERT INTO resource_categories
         WITH fresh AS (
             SELECT DISTINCT resource FROM access_events e WHERE resource IS NOT NULL{where}
-            AND NOT EXISTS (SELECT 1 FROM resource_categories rc WHERE rc.resource = e.resource))
+            AND NOT EXISTS (SELECT 1 FROM resource_categories rc WHERE rc.resource = e.resource)),
+        patterns AS (
+            SELECT *, regexp_extract(resource_pattern, '^[^*?\\[\\\\]*') AS literal FROM assets),
+        lengths AS (SELECT DISTINCT length(literal) AS n FROM patterns),
+        keyed AS (
+            SELECT f.resource, l.n, left(f.resource, l.n) AS prefix
+            FROM fresh f, lengths l WHERE length(f.resource) >= l.n),
+        matched AS (
+            SELECT k.resource, a.data_category, a.jurisdiction, a.site, a.resource_pattern, a.specificity
+            FROM keyed k JOIN patterns a ON a.literal = k.prefix AND length(a.literal) = k.n
+            WHERE k.resource GLOB a.resource_pattern)
         SELECT f.resource,
-               arg_max(a.data_category, a.specificity), arg_max(a.jurisdiction, a.specificity),
-               arg_max(a.site, a.specificity), arg_max(a.resource_pattern, a.specificity)
-        FROM fresh f LEFT JOIN assets a ON f.resource GLOB a.resource_pattern
+               arg_max(m.data_category, m.specificity), arg_max(m.jurisdiction, m.specificity),
+               arg_max(m.site, m.specificity), arg_max(m.resource_pattern, m.specificity)
+        FROM fresh f LEFT JOIN matched m ON m.resource = f.resource
         GROUP BY f.resource""").fetchone()[0]
