@@ -83,7 +83,8 @@ def _params(pairs) -> dict:
 def cmd_query(args) -> int:
     if args.list:
         for q in queries.list_queries():
-            params = ", ".join(f"{p.name}" + (f"={p.default}" if p.default else "") for p in q.params.values())
+            params = ", ".join(p.name + (f"={p.default}" if p.default else "") + (" (required)" if p.required else "")
+                               for p in q.params.values())
             print(f"{q.name}({params})\n    {q.question}")
         return 0
     if not args.workspace or not args.name:

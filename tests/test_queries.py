@@ -96,7 +96,7 @@ def test_parameters_are_bound_not_pasted(given):
 
 
 def test_unknown_query_and_parameter_errors(given):
-    with pytest.raises(inv.QueryError, match="no query named 'nope'; known queries: bulk_access"):
+    with pytest.raises(inv.QueryError, match="no query named 'nope'; known queries: actor_foreign_access, bulk_access"):
         inv.run_query(given, "nope")
     with pytest.raises(inv.QueryError, match="parameter grain must be one of day, week, month; got 'year'"):
         inv.run_query(given, "cross_border_access_summary", grain="year")

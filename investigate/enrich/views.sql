@@ -123,10 +123,11 @@ LEFT JOIN site_holdings hh ON hh.site = l.src_host
 )
 -- The rule in force when the transfer started. A breach: data of the category arriving in a
 -- country where the rule does not allow it to be stored (the route of user traffic, the
--- rule's traffic_orgs, is what the partner_share query measures).
+-- rule's traffic_orgs, is what the partner_share query measures). A failed transfer (a
+-- rejected flow, a failed job) stored nothing and is not a breach.
 SELECT c.*, pp.rule_id AS policy_rule,
        CASE WHEN pp.rule_id IS NULL THEN NULL
-            WHEN p.storage_countries IS NULL THEN false
+            WHEN p.storage_countries IS NULL OR c.outcome = 'failure' THEN false
             WHEN c.dst_country IS NULL THEN NULL
             ELSE NOT list_contains(p.storage_countries, c.dst_country) END AS policy_breach
 FROM categorised c

@@ -5,11 +5,13 @@ Each file starts with a header of ``--`` lines::
     -- question: How many accesses ... ?
     -- param start TIMESTAMPTZ: first instant counted (UTC); all when omitted
     -- param grain VARCHAR = month {day|week|month}: length of a period
+    -- param entity VARCHAR required: a parameter the query cannot run without
     -- returns: period, access_country, ...
     -- caveats: what the numbers cannot show
 
 Every declared parameter is bound by DuckDB (``$name``); one not given is bound as its default,
-or NULL, which the SQL reads as "all". Nothing a user types is ever pasted into SQL text.
+or NULL, which the SQL reads as "all" (a ``required`` one must be given). Nothing a user types
+is ever pasted into SQL text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from ..workspace import Workspace
 
 PACKAGE_DIR = Path(__file__).parent
 _PARAM_RE = re.compile(
-    r"^param\s+(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>[A-Z]+)"
+    r"^param\s+(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>[A-Z]+)(?:\s+(?P<required>required))?"
     r"(?:\s*=\s*(?P<default>[^\s{:]+))?(?:\s*\{(?P<choices>[^}]*)\})?\s*:\s*(?P<doc>.*)$")
 
 
@@ -40,12 +43,14 @@ class Param:
     default: str | None
     choices: tuple[str, ...]
     doc: str
+    required: bool = False
 
 
 @dataclass(frozen=True)
 class Query:
     """One query file: its header, its text and the sha256 of that text."""
 
+    kind: ClassVar[str] = "query"  # how error messages name it (investigate.checks: "check")
     name: str
     path: Path
     text: str
@@ -59,7 +64,9 @@ class Query:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def _parse_header(name: str, path: Path, text: str) -> Query:
+def _parse_header(name: str, path: Path, text: str, lead: str = "question") -> Query:
+    # lead: the field that states what the file is for ("question"; a check's is "rule"),
+    # held in Query.question
     fields: dict[str, str] = {}
     params: dict[str, Param] = {}
     last = None
@@ -70,17 +77,18 @@ def _parse_header(name: str, path: Path, text: str) -> Query:
         m = _PARAM_RE.match(body)
         if m:
             choices = tuple(c.strip() for c in (m["choices"] or "").split("|") if c.strip())
-            params[m["name"]] = Param(m["name"], m["type"], m["default"], choices, m["doc"].strip())
+            params[m["name"]] = Param(m["name"], m["type"], m["default"], choices, m["doc"].strip(),
+                                      bool(m["required"]))
             last = None
-        elif re.match(r"^(question|returns|caveats):", body):
+        elif re.match(rf"^({lead}|returns|caveats):", body):
             last, _, value = body.partition(":")
             fields[last] = value.strip()
         elif last and body:
             fields[last] += " " + body
-    if "question" not in fields or "returns" not in fields:
-        raise QueryError(f"{path}: the header must state the question and the returned columns")
+    if lead not in fields or "returns" not in fields:
+        raise QueryError(f"{path}: the header must state the {lead} and the returned columns")
     returns = tuple(c.strip() for c in fields["returns"].split(",") if c.strip())
-    return Query(name, path, text, fields["question"], params, returns, fields.get("caveats", ""))
+    return Query(name, path, text, fields[lead], params, returns, fields.get("caveats", ""))
 
 
 def _search_dirs(query_dirs) -> list[Path]:
@@ -129,11 +137,11 @@ def _convert(query: Query, param: Param, value):
         if param.type == "DATE":
             return pd.Timestamp(value).date()
     except (ValueError, TypeError):
-        raise QueryError(f"query {query.name}: parameter {param.name} must be a {param.type}; "
+        raise QueryError(f"{query.kind} {query.name}: parameter {param.name} must be a {param.type}; "
                          f"got {value!r}") from None
     value = str(value)
     if param.choices and value not in param.choices:
-        raise QueryError(f"query {query.name}: parameter {param.name} must be one of "
+        raise QueryError(f"{query.kind} {query.name}: parameter {param.name} must be one of "
                          f"{', '.join(param.choices)}; got {value!r}")
     return value
 
@@ -143,8 +151,12 @@ def bind_params(query: Query, params: dict) -> dict:
     unknown = set(params) - set(query.params)
     if unknown:
         accepted = ", ".join(query.params) or "none"
-        raise QueryError(f"query {query.name} takes no parameter {', '.join(sorted(unknown))}; "
+        raise QueryError(f"{query.kind} {query.name} takes no parameter {', '.join(sorted(unknown))}; "
                          f"it takes: {accepted}")
+    missing = [name for name, p in query.params.items() if p.required and params.get(name) in (None, "")]
+    if missing:
+        raise QueryError(f"query {query.name} needs the parameter {missing[0]} "
+                         f"({query.params[missing[0]].doc})")
     return {name: _convert(query, p, params.get(name, p.default)) for name, p in query.params.items()}
 
 
