@@ -396,3 +396,16 @@ def test_ingesting_a_directory_takes_the_files_the_format_reads(ws, tmp_path):
     results = ingest(ws, tmp_path / "exports", "csv", mapping=MAPPING)
     assert [r.path.split("/")[-1] for r in results] == ["a.csv", "b.csv.gz"]
     assert ws.count("access_events") == 2
+
+
+def test_a_changed_file_at_the_same_path_is_counted_on_its_own_rows(ws, tmp_path):
+    # The second version breaks record 2, which the first version loaded: its counts, rejects
+    # and time range are its own, not mixed with the earlier version's rows of the same path.
+    f = write(tmp_path / "access.csv", [HEADER, *GOOD])
+    ingest_file(ws, f, "csv", mapping=MAPPING)
+    write(f, [HEADER, GOOD[0], "e2,not a time,bob,,GET,s3://bucket/b,OK,1,", "e4,2022-02-01T00:00:00Z,dan,,GET,x,OK,1,"])
+    r = ingest_file(ws, f, "csv", mapping=MAPPING)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 2, 1)
+    assert (r.ts_min, r.ts_max) == (datetime(2022, 1, 5, 8, 0, 0, 123456, tzinfo=timezone.utc),
+                                    datetime(2022, 2, 1, tzinfo=timezone.utc))
+    assert ws.count("access_events") == 5 and ws.count("ingests") == 2

@@ -268,9 +268,10 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                     staged = (loader.stage(con, source, mp, options=options) if options
                               else loader.stage(con, source, mp)) or StageOutput()
                     if staged.pipeline is not None:
-                        _write_streamed(con, result, table, format, display, source.sha256, strict, staged)
+                        _write_streamed(con, result, table, format, display, source.sha256, strict, staged,
+                                        last_rowid)
                     else:
-                        _write_staged(con, result, table, format, display, source.sha256, strict)
+                        _write_staged(con, result, table, format, display, source.sha256, strict, last_rowid)
                 finally:
                     if staged is not None and staged.cleanup:
                         staged.cleanup()
@@ -322,9 +323,10 @@ def _columns(table: str) -> list[str]:
 
 
 def _finish(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-            strict: bool, loaded: int, bad_sql: str, apart_sql: str, total: int) -> None:
+            strict: bool, loaded: int, bad_sql: str, apart_sql: str, total: int, last_rowid: int) -> None:
     """Rejects, records set apart, counts, the contract check and the time range, the same for
-    both writers."""
+    both writers. The rows this file added are those after ``last_rowid`` (an earlier version
+    of a file at the same path has rows with the same source_file)."""
     first_bad = con.execute(f"SELECT * FROM ({bad_sql}) ORDER BY __rec NULLS LAST LIMIT ?",
                             [MAX_REJECTS_IN_RESULT]).fetchall()
     if strict and first_bad:
@@ -342,7 +344,7 @@ def _finish(con, result: LoadResult, table: str, format: str, display: str, sha:
     result.rows_set_apart = apart
     ts_col = "ts" if table == "access_events" else "ts_start"
     result.ts_min, result.ts_max = con.execute(
-        f"SELECT min({ts_col}), max({ts_col}) FROM {table} WHERE source_file = ?", [display]).fetchone()
+        f"SELECT min({ts_col}), max({ts_col}) FROM {table} WHERE rowid > ?", [last_rowid]).fetchone()
     result.rejects = [Reject(r, reason, raw) for r, reason, raw in first_bad]
 
 
@@ -353,7 +355,7 @@ def _structural_sql(con) -> str:
 
 
 def _write_staged(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-                  strict: bool) -> None:
+                  strict: bool, last_rowid: int) -> None:
     structural = _structural_sql(con)
     total = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()[0]
     if structural:
@@ -369,7 +371,7 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
         f"SELECT {cols}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL AND __apart IS NULL",
         [format, display]).fetchone()[0]
     _finish(con, result, table, format, display, sha, strict, loaded, bad_sql,
-            f"SELECT __rec, __apart, __raw FROM {STAGED} WHERE __apart IS NOT NULL", total)
+            f"SELECT __rec, __apart, __raw FROM {STAGED} WHERE __apart IS NOT NULL", total, last_rowid)
 
 
 def _used(values: dict, sql: str) -> dict:
@@ -378,7 +380,7 @@ def _used(values: dict, sql: str) -> dict:
 
 
 def _write_streamed(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-                    strict: bool, staged: StageOutput) -> None:
+                    strict: bool, staged: StageOutput, last_rowid: int) -> None:
     from .typed import Params
 
     cols = ", ".join(_columns(table))
@@ -403,14 +405,14 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
         total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
     p2 = Params()
     if total > loaded:
-        loaded_recs = f"SELECT source_record FROM {table} WHERE source_file = {p2.add(display, 'VARCHAR')}"
+        loaded_recs = f"SELECT source_record FROM {table} WHERE rowid > {p2.add(last_rowid, 'BIGINT')}"
         rest = f"SELECT __rec, __reason, __apart, __raw FROM ({staged.pipeline(p2, loaded_recs)})"
     else:
         rest = "SELECT NULL::BIGINT AS __rec, NULL AS __reason, NULL AS __apart, NULL AS __raw WHERE false"
     con.execute(f"CREATE TEMP TABLE __rest AS {rest}", _used(p2.values, rest))
     _finish(con, result, table, format, display, sha, strict, loaded,
             "SELECT __rec, __reason, __raw FROM __rest WHERE __reason IS NOT NULL" + structural,
-            "SELECT __rec, __apart, __raw FROM __rest WHERE __apart IS NOT NULL", total)
+            "SELECT __rec, __apart, __raw FROM __rest WHERE __apart IS NOT NULL", total, last_rowid)
 
 
 def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:
