@@ -6,9 +6,11 @@ The public API; the ``investigate`` command mirrors it, one subcommand per funct
 >>> ws = investigate.Workspace.open("case.duckdb")
 >>> investigate.ingest_case(ws, "data_samples/case.yml")
 >>> investigate.run_query(ws, "cross_border_access_summary", category="us_user_data")
+>>> investigate.run_checks(ws)    # data checks: one row per rule, with its violations
 """
 
 from .case import CaseLoad, ingest_case, read_manifest
+from .checks import list_checks, run_check, run_checks
 from .enrich import load_reference, refresh as refresh_views
 from .errors import (InvestigateError, MappingError, QueryError, ReferenceFileError,
                      RejectedRecordError, SchemaVersionError, UnknownFormatError,
@@ -47,7 +49,7 @@ __all__ = [
     "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "QueryError",
     "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
     "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding", "detect_format",
-    "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_queries",
+    "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
     "load_mapping", "load_reference", "provenance", "read_manifest", "refresh_views", "reproduce",
-    "run_findings", "run_notebook", "run_query", "verify", "write_findings",
+    "run_check", "run_checks", "run_findings", "run_notebook", "run_query", "verify", "write_findings",
 ]

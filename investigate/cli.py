@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from . import case as case_mod
-from . import enrich, findings, loaders, queries
+from . import checks, enrich, findings, loaders, queries
 from .enrich.network_sources import NETWORK_FORMATS
 from .errors import InvestigateError
 from .workspace import Workspace
 
 EXIT_ERROR = 2      # bad input or arguments
 EXIT_CHANGED = 1    # verify found a difference
+EXIT_FAILED = 1     # a data check found violations
 
 
 def _open(args, read_only=False) -> Workspace:
@@ -119,14 +120,39 @@ def cmd_findings(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    if args.show < 0:
+        raise InvestigateError(f"--show takes a number of rows, 0 or more; got {args.show}")
+    with _open(args, read_only=True) as ws:
+        results = checks.check_results(ws)
+    width = max(len("check"), *(len(c.name) for c, _ in results))
+    print(f"{'check':<{width}}  violations  result  rule")
+    for check, df in results:
+        print(f"{check.name:<{width}}  {len(df):>10,}  {'pass' if df.empty else 'FAIL':<6}  {check.rule}")
+    failed = [(check, df) for check, df in results if not df.empty]
+    print(f"{len(results) - len(failed)} of {len(results)} checks passed" if failed
+          else f"all {len(results)} checks passed")
+    if args.show:
+        import pandas as pd
+
+        for check, df in failed:
+            shown = df.head(args.show)
+            print(f"\n{check.name}: {len(shown)} of {len(df):,} violating rows")
+            with pd.option_context("display.width", 200, "display.max_columns", 50,
+                                   "display.max_colwidth", 80):
+                for line in shown.to_string(index=False, na_rep="NULL").splitlines():
+                    print(f"  {line}")
+    return EXIT_FAILED if failed else 0
+
+
 def cmd_verify(args) -> int:
     with _open(args, read_only=True) as ws:
-        checks = findings.verify(ws, args.findings)
-    for c in checks:
+        verdicts = findings.verify(ws, args.findings)
+    for c in verdicts:
         print(f"{c.id}: {c.status}" + (f" ({c.detail})" if c.detail else ""))
         if c.status == "changed":
             print(f"    was: {json.dumps(c.old)}\n    now: {json.dumps(c.new)}")
-    return EXIT_CHANGED if any(c.status != "same" for c in checks) else 0
+    return EXIT_CHANGED if any(c.status != "same" for c in verdicts) else 0
 
 
 def cmd_reproduce(args) -> int:
@@ -212,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="findings spec (YAML)")
     p.add_argument("--out", default="reports", help="folder for findings.json/.md and tables")
     p.set_defaults(func=cmd_findings)
+
+    p = with_ws(sub.add_parser(
+        "check", help="run the data checks (exit 0: all pass, 1: a check failed, 2: error)",
+        description="Run every data check (investigate/checks/*.sql) at its default parameters "
+                    "and print each with its count of violating rows, pass or FAIL, and its rule. "
+                    "Exit status: 0 when every check passes, 1 when any fails, 2 on an error "
+                    "(such as a workspace that cannot be opened)."))
+    p.add_argument("--show", type=int, default=0, metavar="N",
+                   help="also print the first N violating rows of each failing check")
+    p.set_defaults(func=cmd_check)
 
     p = with_ws(sub.add_parser("verify", help="re-run the findings of a findings.json"))
     p.add_argument("findings", help="findings.json")
