@@ -33,27 +33,42 @@ from pathlib import Path
 import investigate as inv
 from investigate.enrich.locate import categorise_resources, locate_addresses
 
-# One distinct address per ten events (one in five IPv6), the ten spread over the year. Address
-# k lies in the inventory's /24 (or /48) number k % (1.05 * prefixes): nineteen in twenty fall
-# in a prefix of the inventory, the others only in a /16 parent or in no prefix at all (the
-# bundled registry answers those). Actors and resources come from the roster and catalogue.
+# One distinct address per ten events (one in five IPv6), spread evenly over 2022. Address k
+# lies in the inventory's /24 (or /48) number k % (1.05 * prefixes), and k % 8 is the actor's
+# home country (a /24's country is COUNTRIES[j % 8]), except for one event in 25
+# (travel, a VPN, a jump host): nineteen in twenty addresses fall in a prefix of the inventory,
+# the others only in a /16 parent or in no prefix at all (the bundled registry answers those).
+# US staff read US data, the others Singapore data, and one read in ten any bucket: about a
+# quarter of the accesses cross a border, as in an international company.
 EVENTS_SQL = """
 INSERT INTO access_events (event_id, ts, actor_id, actor_type, src_ip, action, raw_action, resource,
                            outcome, bytes, source_format, source_file, source_record)
-SELECT 'e' || i, TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_seconds(i % 31536000),
-       CASE WHEN i % 7 = 0 THEN 'user' || (hash(i * 7) % $actors) || '@corp.example'
-            ELSE 'user' || (hash(i * 7) % $actors) END, 'human',
+SELECT 'e' || i, TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_microseconds(i * (31536000000000 // $events)),
+       CASE WHEN i % 7 = 0 THEN 'user' || a || '@corp.example' ELSE 'user' || a END, 'human',
        CASE WHEN k % 5 = 0
-            THEN printf('2a00:%x:%x:%x::%x', 256 + (k % $slots6) // 65536, (k % $slots6) % 65536,
-                        (k // 7) % 16, 1 + k % 50)
-            ELSE printf('%d.%d.%d.%d', 11 + (k % $slots4) % 200, ((k % $slots4) // 200) % 256,
-                        (k % $slots4) // 51200, 1 + k % 250) END,
-       'read', 'GetObject', 's3://bucket-' || (hash(i * 19) % 50) || '/part-' || (hash(i * 23) % 5000),
+            THEN printf('2a00:%x:%x:%x::%x', 256 + j6 // 65536, j6 % 65536, (k // 7) % 16, 1 + k % 50)
+            ELSE printf('%d.%d.%d.%d', 11 + j4 % 200, (j4 // 200) % 256, j4 // 51200, 1 + k % 250) END,
+       'read', 'GetObject',
+       's3://bucket-' || CASE WHEN hash(i * 29) % 10 = 0 THEN hash(i * 19) % 50
+                              ELSE (hash(i * 19) % 25) * 2 + CAST(home = 0 AS INTEGER) END
+           || '/part-' || (hash(i * 23) % 5000),
        CASE WHEN i % 50 = 0 THEN 'failure' ELSE 'success' END, hash(i) % 100000, 'bench', 'bench', i
-FROM (SELECT i, hash(i * 3) % ($events // 10) AS k FROM range($events) t(i))
+FROM (SELECT *, k % $slots4 AS j4, k % $slots6 AS j6
+      FROM (SELECT *, (hash(i * 3) % ($events // 80)) * 8 + net AS k
+            FROM (SELECT *, CASE WHEN hash(i * 31) % 25 = 0 THEN (home + 1 + hash(i * 37) % 7) % 8 ELSE home END AS net
+                  FROM (SELECT *, """ + "{home}" + """ AS home
+                        FROM (SELECT i, hash(i * 7) % $actors AS a FROM range($events) t(i))))))
 """
 
 COUNTRIES = ["US", "SG", "CN", "DE", "IN", "BR", "JP", "GB"]
+# Person a's home country, COUNTRIES[index]: six in ten in the US, two in Singapore, the others
+# spread over the rest.
+HOME_INDEX_SQL = "CASE WHEN a % 10 < 6 THEN 0 WHEN a % 10 < 8 THEN 1 ELSE 2 + a % 6 END"
+EVENTS_SQL = EVENTS_SQL.replace("{home}", HOME_INDEX_SQL)
+
+
+def home_index(a: int) -> int:
+    return 0 if a % 10 < 6 else 1 if a % 10 < 8 else 2 + a % 6
 
 
 def write_inventory(path: Path, n: int) -> tuple[int, int, int]:
@@ -68,21 +83,21 @@ def write_inventory(path: Path, n: int) -> tuple[int, int, int]:
     n4 = n - n6 - (len(lines) - 1)
     for j in range(n4):  # the /24 that events' address slot j falls in
         a, b, c = 11 + j % 200, (j // 200) % 256, j // 51200
-        lines.append(f"{a}.{b}.{c}.0/24,{rng.choice(COUNTRIES)},Net {a}-{b},,")
+        lines.append(f"{a}.{b}.{c}.0/24,{COUNTRIES[j % 8]},Net {j % 300},,")
     for j in range(n6):
-        lines.append(f"2a00:{256 + j // 65536:x}:{j % 65536:x}::/48,{rng.choice(COUNTRIES)},V6 {j % 100},,")
+        lines.append(f"2a00:{256 + j // 65536:x}:{j % 65536:x}::/48,{COUNTRIES[j % 8]},V6 {j % 100},,")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(lines) - 1, n4 + n4 // 20, n6 + n6 // 20
+    # slots in multiples of 8, so that slot k % slots lies in country COUNTRIES[k % 8]
+    return len(lines) - 1, (n4 + n4 // 20) // 8 * 8, (n6 + n6 // 20) // 8 * 8
 
 
 def write_roster_catalogue_policy(folder: Path, actors: int) -> tuple[Path, Path, Path]:
     """A roster (every tenth person with an email alias), a catalogue of the 50 buckets (a few
     with a more specific pattern) and a dated policy for the protected category."""
-    rng = random.Random(11)
     roster = folder / "roster.csv"
     rows = ["actor_id,home_country,team,aliases"]
     for a in range(actors):
-        rows.append(f"user{a},{rng.choice(COUNTRIES)},team{a % 20},{f'user{a}@corp.example' if a % 10 else ''}")
+        rows.append(f"user{a},{COUNTRIES[home_index(a)]},team{a % 20},{f'user{a}@corp.example' if a % 10 else ''}")
     roster.write_text("\n".join(rows) + "\n", encoding="utf-8")
     catalogue = folder / "catalogue.csv"
     rows = ["resource_pattern,data_category,jurisdiction"]
@@ -98,14 +113,17 @@ def write_roster_catalogue_policy(folder: Path, actors: int) -> tuple[Path, Path
     effective_from: "2021-01-01T00:00:00Z"
     effective_to: "2022-06-17T00:00:00Z"
     access_countries: null
+    storage_countries: [US, SG]
   - id: us_only
     data_category: us_user_data
     effective_from: "2022-06-17T00:00:00Z"
     access_countries: [US]
+    storage_countries: [US]
   - id: sg_asia
     data_category: sg_user_data
     effective_from: "2021-01-01T00:00:00Z"
     access_countries: [SG, JP, IN]
+    storage_countries: [SG]
 """, encoding="utf-8")
     return roster, catalogue, policy
 
