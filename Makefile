@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install reproduce test lab clean
+.PHONY: install reproduce test lab docs clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "investigate needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -20,6 +20,10 @@ reproduce: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The query reference, from the queries' and checks' headers (a test checks it is current).
+docs: $(STAMP)
+	$(BIN)/python -m investigate.library_docs > docs/queries.md
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -266,3 +266,12 @@ def test_every_parameter_is_bound_and_injects_nothing(world):
                 with pytest.raises(inv.QueryError, match=f"parameter {name} must be"):
                     inv.run_query(world, q.name, **given)
     assert counts == {t: world.count(t) for t in counts}
+
+
+def test_the_query_reference_is_generated_from_the_headers():
+    from pathlib import Path
+
+    from investigate.library_docs import library_markdown
+
+    written = (Path(__file__).resolve().parents[1] / "docs" / "queries.md").read_text(encoding="utf-8")
+    assert written == library_markdown(), "docs/queries.md is out of date: run `make docs`"
