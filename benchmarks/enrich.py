@@ -33,6 +33,16 @@ from pathlib import Path
 import investigate as inv
 from investigate.enrich.locate import categorise_resources, locate_addresses
 
+COUNTRIES = ["US", "SG", "CN", "DE", "IN", "BR", "JP", "GB"]
+# Person a's home country, COUNTRIES[index]: six in ten in the US, two in Singapore, the others
+# spread over the rest.
+HOME_INDEX_SQL = "CASE WHEN a % 10 < 6 THEN 0 WHEN a % 10 < 8 THEN 1 ELSE 2 + a % 6 END"
+
+
+def home_index(a: int) -> int:
+    return 0 if a % 10 < 6 else 1 if a % 10 < 8 else 2 + a % 6
+
+
 # One distinct address per ten events (one in five IPv6), spread evenly over 2022. Address k
 # lies in the inventory's /24 (or /48) number k % (1.05 * prefixes), and k % 8 is the actor's
 # home country (a /24's country is COUNTRIES[j % 8]), except for one event in 25
@@ -56,19 +66,10 @@ SELECT 'e' || i, TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_microseconds(i * (315
 FROM (SELECT *, k % $slots4 AS j4, k % $slots6 AS j6
       FROM (SELECT *, (hash(i * 3) % ($events // 80)) * 8 + net AS k
             FROM (SELECT *, CASE WHEN hash(i * 31) % 25 = 0 THEN (home + 1 + hash(i * 37) % 7) % 8 ELSE home END AS net
-                  FROM (SELECT *, """ + "{home}" + """ AS home
+                  FROM (SELECT *, """ + HOME_INDEX_SQL + """ AS home
                         FROM (SELECT i, hash(i * 7) % $actors AS a FROM range($events) t(i))))))
 """
 
-COUNTRIES = ["US", "SG", "CN", "DE", "IN", "BR", "JP", "GB"]
-# Person a's home country, COUNTRIES[index]: six in ten in the US, two in Singapore, the others
-# spread over the rest.
-HOME_INDEX_SQL = "CASE WHEN a % 10 < 6 THEN 0 WHEN a % 10 < 8 THEN 1 ELSE 2 + a % 6 END"
-EVENTS_SQL = EVENTS_SQL.replace("{home}", HOME_INDEX_SQL)
-
-
-def home_index(a: int) -> int:
-    return 0 if a % 10 < 6 else 1 if a % 10 < 8 else 2 + a % 6
 
 
 def write_inventory(path: Path, n: int) -> tuple[int, int, int]:

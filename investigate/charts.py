@@ -46,7 +46,12 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-__all__ = ["STYLE_PATH", "monthly_bars", "share_over_time", "save"]
+__all__ = ["STYLE_PATH", "monthly_bars", "share_over_time", "save",
+           "flow_matrix", "actor_timeline", "coverage_chart", "format_bytes"]
+
+# Public charts implemented in chart_views.py (which imports the helpers
+# below): resolved on first use by __getattr__ at the end of this module.
+_VIEWS = ("flow_matrix", "actor_timeline", "coverage_chart", "format_bytes")
 
 #: Path of the one report style file.
 STYLE_PATH = Path(__file__).with_name("report.mplstyle")
@@ -743,3 +748,21 @@ def save(fig: Figure, name: str, out: str | Path, *,
                                 lineterminator="\n")
         paths["csv"] = path
     return paths
+
+
+# --------------------------------------------------------------------------
+# charts in chart_views.py
+# --------------------------------------------------------------------------
+
+def __getattr__(name: str):
+    # chart_views imports this module's helpers, so it is loaded lazily
+    # (PEP 562): either module can be imported first, without a cycle.
+    if name in _VIEWS:
+        from . import chart_views
+
+        return getattr(chart_views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_VIEWS))
