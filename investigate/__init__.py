@@ -29,6 +29,13 @@ def run_notebook(path, **kwargs):
     return _run(path, **kwargs)
 
 
+def write_report(ws, spec, out="reports", **kwargs):
+    """Write ``report.html`` and ``report.pdf`` for a findings spec (see :mod:`investigate.report`)."""
+    from .report import write_report as _write
+
+    return _write(ws, spec, out, **kwargs)
+
+
 def __getattr__(name):
     # charts pulls in matplotlib: loaded on first use, so the CLI and loaders start fast.
     if name == "charts":
@@ -52,4 +59,5 @@ __all__ = [
     "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
     "load_mapping", "load_reference", "provenance", "read_manifest", "refresh_views", "reproduce",
     "run_check", "run_checks", "run_findings", "run_notebook", "run_query", "verify", "write_findings",
+    "write_report",
 ]

@@ -120,6 +120,17 @@ def cmd_findings(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    with _open(args, read_only=True) as ws:
+        result = write_report(ws, args.spec, args.out)
+    for f in result.findings:
+        print(f"- {f.sentence}")
+    print(f"wrote {result.html} and {result.pdf.name} (with findings.json, findings.md, tables/ and figures/)")
+    return 0
+
+
 def cmd_check(args) -> int:
     if args.show < 0:
         raise InvestigateError(f"--show takes a number of rows, 0 or more; got {args.show}")
@@ -159,7 +170,8 @@ def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
     result = reproduce(args.out, case=args.case, notebooks=args.notebooks)
-    print(f"\nHeadline findings (written to {Path(args.out) / 'findings.md'}):")
+    print(f"\nHeadline findings (written to {Path(args.out) / 'findings.md'}; the report: "
+          f"{Path(args.out) / 'report.html'} and report.pdf):")
     for f in result:
         print(f"- {f.sentence}")
     return 0
@@ -238,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="findings spec (YAML)")
     p.add_argument("--out", default="reports", help="folder for findings.json/.md and tables")
     p.set_defaults(func=cmd_findings)
+
+    p = with_ws(sub.add_parser(
+        "report", help="write report.html and report.pdf: findings with charts and provenance, "
+                       "data checks, coverage, limits"))
+    p.add_argument("spec", help="findings spec (YAML), with a chart under each finding to draw")
+    p.add_argument("--out", default="reports", help="folder for the report and everything behind it")
+    p.set_defaults(func=cmd_report)
 
     p = with_ws(sub.add_parser(
         "check", help="run the data checks (exit 0: all pass, 1: a check failed, 2: error)",

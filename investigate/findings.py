@@ -179,14 +179,19 @@ def provenance(finding: Finding) -> dict[str, str]:
     }
 
 
-def load_spec(path: str | os.PathLike) -> list[dict]:
+def load_document(path: str | os.PathLike) -> dict:
+    """The whole findings spec: its ``findings`` list, and the ``report`` table if any."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InvestigateError(f"{path}: cannot read the findings spec ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise InvestigateError(f"{path}: expected a YAML table with a 'findings' list")
-    return data["findings"]
+    return data
+
+
+def load_spec(path: str | os.PathLike) -> list[dict]:
+    return load_document(path)["findings"]
 
 
 def run_findings(ws: Workspace, spec, *, out: str | os.PathLike | None = None,

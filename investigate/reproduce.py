@@ -1,4 +1,5 @@
-"""Reproduce the sample case end to end: run every notebook, then write the findings.
+"""Reproduce the sample case end to end: run every notebook, then write the findings and the
+report.
 
 Everything is rebuilt from the inputs: the workspace is made anew, so the reports depend on the
 files in ``data_samples/`` and nothing else.
@@ -11,8 +12,9 @@ from pathlib import Path
 
 from .case import ingest_case
 from .errors import InvestigateError
-from .findings import Finding, run_findings
+from .findings import Finding
 from .notebooks import run_notebook
+from .report import write_report
 from .workspace import Workspace
 
 
@@ -31,8 +33,9 @@ def reproduce(out: str | os.PathLike = "reports", *, case: str | os.PathLike | N
               notebooks: str | os.PathLike | None = None, log=print) -> list[Finding]:
     """Run the numbered notebooks on the case, then compute its findings into ``out``.
 
-    Returns the findings; ``out`` receives the figures and their tables (from the notebooks),
-    the executed notebooks, ``findings.json``, ``findings.md`` and the workspace ``case.duckdb``.
+    Returns the findings; ``out`` receives the figures and their tables (from the notebooks and
+    the report), the executed notebooks, ``findings.json``, ``findings.md``, ``report.html``,
+    ``report.pdf`` and the workspace ``case.duckdb``.
     """
     root = None if case and notebooks else project_root()
     case_dir = Path(case or root / "data_samples").absolute()
@@ -48,4 +51,4 @@ def reproduce(out: str | os.PathLike = "reports", *, case: str | os.PathLike | N
         run_notebook(nb, parameters=params, output=out / "notebooks" / nb.name)
     with Workspace.open(workspace) as ws:
         ingest_case(ws, case_dir)
-        return run_findings(ws, case_dir / "findings.yml", out=out)
+        return write_report(ws, case_dir / "findings.yml", out).findings

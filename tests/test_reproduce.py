@@ -38,7 +38,8 @@ def iso(ts: str) -> str:
 
 def test_reports_folder_has_every_output(reports):
     out, _ = reports
-    for name in ["findings.json", "findings.md", "case.duckdb",
+    for name in ["findings.json", "findings.md", "case.duckdb", "report.html", "report.pdf",
+                 "figures/cn_staff_access.png", "figures/coverage.png",
                  "figures/cross_border_access_monthly.png", "figures/cross_border_access_monthly.svg",
                  "figures/cross_border_access_monthly.pdf", "figures/cross_border_access_monthly.csv",
                  "tables/cn_staff_access.csv", "notebooks/01_cross_border_access.ipynb"]:
