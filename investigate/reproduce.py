@@ -45,7 +45,8 @@ def reproduce(out: str | os.PathLike = "reports", *, case: str | os.PathLike | N
     workspace = out / "case.duckdb"
     for stale in (workspace, workspace.with_name(workspace.name + ".wal")):
         stale.unlink(missing_ok=True)
-    params = {"CASE": str(case_dir / "case.yml"), "WORKSPACE": str(workspace), "OUT_DIR": str(out)}
+    params = {"CASE": str(case_dir / "case.yml"), "WORKSPACE": str(workspace), "OUT_DIR": str(out),
+              "SPEC": str(case_dir / "findings.yml")}
     for nb in sorted(nb_dir.glob("[0-9][0-9]_*.ipynb")):
         log(f"running {nb.name} ...")
         run_notebook(nb, parameters=params, output=out / "notebooks" / nb.name)

@@ -1,5 +1,5 @@
 """Notebooks are thin, parameterised and committed without outputs (they are executed by
-test_reproduce.py, through `investigate reproduce`)."""
+test_notebooks_run.py, one by one, and by test_reproduce.py, through `investigate reproduce`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,32 @@ from .conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
+# The analyst's workflow, in the order `investigate reproduce` runs it (a new notebook: one line).
+WORKFLOW = [
+    "00_quickstart",
+    "01_load_and_check",
+    "02_cross_border_access",
+    "03_transfers_and_backups",
+    "04_findings_and_report",
+]
+
 
 def test_there_are_numbered_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_cross_border_access.ipynb"]
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[:len(WORKFLOW)] == WORKFLOW
+    # numbered 00, 01, 02... without a hole or a repeat, so the order reproduce runs them is clear
+    assert [n[:3] for n in names] == [f"{i:02d}_" for i in range(len(names))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_takes_the_parameters_reproduce_passes_and_closes_its_workspace(path):
+    """`investigate reproduce` runs every notebook with CASE, WORKSPACE and OUT_DIR on one
+    workspace file, one after the other: DuckDB allows one writer, so each must close it."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assigned = {t.id for n in ast.parse(code[1].source).body for t in n.targets}
+    assert {"CASE", "WORKSPACE", "OUT_DIR"} <= assigned
+    assert code[-1].source.rstrip().endswith("ws.close()")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -42,7 +42,7 @@ def test_reports_folder_has_every_output(reports):
                  "figures/cn_staff_access.png", "figures/coverage.png",
                  "figures/cross_border_access_monthly.png", "figures/cross_border_access_monthly.svg",
                  "figures/cross_border_access_monthly.pdf", "figures/cross_border_access_monthly.csv",
-                 "tables/cn_staff_access.csv", "notebooks/01_cross_border_access.ipynb"]:
+                 "tables/cn_staff_access.csv", "notebooks/02_cross_border_access.ipynb"]:
         assert (out / name).is_file(), name
 
 
@@ -109,7 +109,7 @@ def test_findings_carry_their_provenance(reports, findings):
 
 def test_executed_notebook_states_the_finding(reports, ground_truth):
     out, _ = reports
-    nb = nbformat.read(out / "notebooks/01_cross_border_access.ipynb", as_version=4)
+    nb = nbformat.read(out / "notebooks/02_cross_border_access.ipynb", as_version=4)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
     from investigate.notebooks import cell_outputs_text
@@ -119,7 +119,7 @@ def test_executed_notebook_states_the_finding(reports, ground_truth):
             f"in CN between 14 September 2021 and 31 December 2022, in {len(cn['by_month'])} different months.") in text
     assert f"{cn['after_promise']:,} of them came on or after the promise date 2022-06-17" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) == 1
+    assert len(images) == 2  # the monthly bars and the timeline
 
 
 def test_chart_data_and_metadata(reports, ground_truth):
@@ -144,12 +144,12 @@ def test_verify_says_same_on_the_reproduced_workspace(reports):
 
 
 def test_the_notebook_finds_the_same_on_the_native_exports(tmp_path, ground_truth):
-    """Notebook 01 pointed at case_native.yml (CloudTrail, pgaudit and nginx logs of the same
+    """Notebook 02 pointed at case_native.yml (CloudTrail, pgaudit and nginx logs of the same
     events) states the same finding as on the CSV exports."""
     from investigate import run_notebook
     from investigate.notebooks import cell_outputs_text
 
-    nb = run_notebook(REPO / "notebooks" / "01_cross_border_access.ipynb",
+    nb = run_notebook(REPO / "notebooks" / "02_cross_border_access.ipynb",
                       parameters={"CASE": str(REPO / "data_samples" / "case_native.yml"),
                                   "WORKSPACE": str(tmp_path / "native.duckdb"), "OUT_DIR": str(tmp_path)})
     text = cell_outputs_text(nb)
@@ -158,3 +158,14 @@ def test_the_notebook_finds_the_same_on_the_native_exports(tmp_path, ground_trut
             f"in CN between 14 September 2021 and 31 December 2022, in {len(cn['by_month'])} different months.") in text
     assert "cloudtrail: 545 files, read 13,241, loaded 13,239, rejected 2; 3 skipped" in text
     assert "pgaudit: 36 files" in text and "web_access: 18 files" in text
+
+
+def test_the_readme_shows_a_chart_the_report_makes(reports):
+    # docs/images/cn_staff_access.png is a copy of this output: same chart, same size, same data
+    out, _ = reports
+    shown = Image.open(REPO / "docs" / "images" / "cn_staff_access.png")
+    made = Image.open(out / "figures" / "cn_staff_access.png")
+    assert shown.size == made.size == (1600, 900)
+    assert {k: shown.info[k] for k in ("Title", "Query", "Parameters", "Inputs")} == \
+           {k: made.info[k] for k in ("Title", "Query", "Parameters", "Inputs")}
+    assert "docs/images/cn_staff_access.png" in (REPO / "README.md").read_text(encoding="utf-8")
