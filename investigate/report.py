@@ -279,7 +279,10 @@ def _pdf(path: Path, *, title, made, findings, shown, checks, gaps, coverage_fig
         fig = Figure(figsize=_A4)
         return fig, [0.95]  # the y of the next line, from the top
 
-    def text(fig, y, s, size=10, width=95, weight="normal", family="sans-serif", gap=0.4):
+    def text(fig, y, s, size=10, weight="normal", family="sans-serif", gap=0.4):
+        # characters per line that fit the page's 7.1 in at this size (DejaVu's mean widths)
+        em = 0.6 if family == "monospace" else 0.66 if weight == "bold" else 0.56
+        width = int(0.86 * _A4[0] * 72 / (size * em))
         for line in textwrap.wrap(str(s), width) or [""]:
             fig.text(0.07, y[0], line, fontsize=size, weight=weight, family=family, va="top")
             y[0] -= size / 72 / _A4[1] * 1.35
@@ -295,14 +298,14 @@ def _pdf(path: Path, *, title, made, findings, shown, checks, gaps, coverage_fig
 
     with PdfPages(path, metadata={"Title": title, "Creator": "investigate", "CreationDate": None}) as pdf:
         fig, y = page()
-        text(fig, y, title, size=18, weight="bold", width=60)
+        text(fig, y, title, size=18, weight="bold")
         text(fig, y, f"Written {made} by investigate. {len(findings)} findings.", size=9)
         for f in findings:
             text(fig, y, "- " + f.sentence, size=10)
         pdf.savefig(fig)
         for f in findings:
             fig, y = page()
-            text(fig, y, f.sentence, size=12, weight="bold", width=80)
+            text(fig, y, f.sentence, size=12, weight="bold")
             if f.id in shown:
                 image(fig, y, shown[f.id].png)
             text(fig, y, "Values: " + ", ".join(f"{k} = {v}" for k, v in f.values.items()), size=9)
@@ -312,7 +315,7 @@ def _pdf(path: Path, *, title, made, findings, shown, checks, gaps, coverage_fig
                  size=8)
             for i in f.inputs:
                 text(fig, y, f"{Path(i['path']).name} ({i['kind']}) sha256 {i['sha256']}", size=7,
-                     family="monospace", width=110, gap=0)
+                     family="monospace", gap=0)
             pdf.savefig(fig)
         fig, y = page()
         text(fig, y, "Data checks", size=14, weight="bold")
