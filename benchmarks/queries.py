@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 import investigate as inv
-from enrich import COUNTRIES, EVENTS_SQL, write_inventory, write_roster_catalogue_policy
+from enrich import COUNTRIES, EVENTS_SQL, load_references, write_inventory, write_roster_catalogue_policy
 
 TARGET = 10.0
 PARTNER_ORG = "Ironbridge Cloud"
@@ -277,12 +277,9 @@ def build(ws, tmp: Path, events: int, ranges: int, actors: int) -> None:
     ws.sql("CHECKPOINT")
     print(f"generated {events:,} access events, {events:,} transfer events and {n_ranges + len(extra):,} "
           f"prefixes ({len(extra)} of them users, partner and storage) in {time.perf_counter() - t:.1f}s")
-    for kind, path in (("actors", roster), ("assets", catalogue), ("policy", policy)):
-        inv.load_reference(ws, kind, path)
-    t = time.perf_counter()
-    inv.load_reference(ws, "networks", inventory)
+    seconds = load_references(ws, inventory, roster, catalogue, policy)
     located = ws.sql("SELECT count(*) FROM address_locations").fetchone()[0]
-    print(f"loaded the inventory and located {located:,} distinct addresses in {time.perf_counter() - t:.1f}s")
+    print(f"loaded the inventory and located {located:,} distinct addresses in {seconds:.1f}s")
     row = ws.sql("""SELECT count(*), count(*) FILTER (WHERE src_country IS NOT NULL AND dst_country IS NOT NULL),
                            count(data_category), count(*) FILTER (WHERE dst_country <> data_jurisdiction),
                            count(*) FILTER (WHERE coalesce(src_kind = 'users', false) <> coalesce(dst_kind = 'users', false)),
