@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from .charts import (_ThousandsFormatter, _check_frame, _check_text,
-                     _draw_marker, _finish, _legend_columns, _numeric,
+                     _draw_marker, _finish, _legend_above, _numeric,
                      _palette, _parse_marker, _report_figure, _report_style)
 
 __all__ = ["flow_matrix", "actor_timeline", "coverage_chart", "format_bytes"]
@@ -98,17 +98,6 @@ def _text_colour(rgba) -> str:
                for c in mcolors.to_rgb(rgba))
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     return "#222222" if luminance > 0.22 else "white"
-
-
-def _legend_above(ax, handles, labels) -> None:
-    """A legend above the plot, reading left to right (as monthly_bars)."""
-    ncols = _legend_columns(labels, ax)
-    rows = math.ceil(len(labels) / ncols)
-    idx = [r * ncols + c for c in range(ncols) for r in range(rows)
-           if r * ncols + c < len(labels)]
-    ax.legend([handles[i] for i in idx], [labels[i] for i in idx],
-              loc="lower left", bbox_to_anchor=(0, 1.02), borderaxespad=0,
-              ncols=ncols)
 
 
 def _plural(n: int, word: str) -> str:

@@ -363,6 +363,18 @@ def _legend_columns(labels: Sequence[str], ax) -> int:
 # public charts
 # --------------------------------------------------------------------------
 
+def _legend_above(ax, handles, labels) -> None:
+    """A legend above the plot. matplotlib fills legend columns first; the entries are
+    reordered so they read left to right, row by row, in the order given."""
+    ncols = _legend_columns(labels, ax)
+    rows = math.ceil(len(labels) / ncols)
+    idx = [r * ncols + c for c in range(ncols) for r in range(rows)
+           if r * ncols + c < len(labels)]
+    ax.legend([handles[i] for i in idx], [labels[i] for i in idx],
+              loc="lower left", bbox_to_anchor=(0, 1.02), borderaxespad=0,
+              ncols=ncols)
+
+
 def monthly_bars(df: pd.DataFrame, *, period: str = "period",
                  value: str = "accesses", group: str | None = None,
                  title: str, subtitle: str | None = None, source: str,
@@ -496,16 +508,7 @@ def monthly_bars(df: pd.DataFrame, *, period: str = "period",
         if ylabel is not None:
             ax.set_ylabel(ylabel)
         if group is not None:
-            labels = [str(g) for g in order]
-            ncols = _legend_columns(labels, ax)
-            # matplotlib fills legend columns first; reorder so the entries
-            # read left to right, row by row, in descending order.
-            rows = math.ceil(len(labels) / ncols)
-            idx = [r * ncols + c for c in range(ncols) for r in range(rows)
-                   if r * ncols + c < len(labels)]
-            ax.legend([ax.containers[i] for i in idx], [labels[i] for i in idx],
-                      loc="lower left", bbox_to_anchor=(0, 1.02),
-                      borderaxespad=0, ncols=ncols)
+            _legend_above(ax, list(ax.containers), [str(g) for g in order])
         if when is not None:
             _draw_marker(ax, when, marker_label)
         return _finish(fig)

@@ -118,6 +118,15 @@ def _format_value(value):
     return value
 
 
+def keep_rows(df: pd.DataFrame, where: dict | None, context: str) -> pd.DataFrame:
+    """The rows whose columns equal the values of ``where`` (a spec's row filter)."""
+    for col, want in (where or {}).items():
+        if col not in df.columns:
+            raise InvestigateError(f"{context}: the query returns no column {col!r}")
+        df = df[df[col] == want]
+    return df
+
+
 def evaluate(ws: Workspace, spec: dict, query_dirs=None) -> tuple[dict, pd.DataFrame, str, dict]:
     """Run one finding's query and reduce it to its named values.
 
@@ -130,11 +139,7 @@ def evaluate(ws: Workspace, spec: dict, query_dirs=None) -> tuple[dict, pd.DataF
     bound = bind_params(query, spec.get("params") or {})
     cursor = ws.sql(query.text, bound)
     sql_types = {d[0]: str(d[1]) for d in cursor.description}
-    df = cursor.df()
-    for col, want in (spec.get("where") or {}).items():
-        if col not in df.columns:
-            raise InvestigateError(f"finding {spec['id']}: where: the query returns no column {col!r}")
-        df = df[df[col] == want]
+    df = keep_rows(cursor.df(), spec.get("where"), f"finding {spec['id']}: where")
     values = {}
     for name, expr in (spec.get("values") or {}).items():
         fn, col = _parse_aggregate(spec["id"], name, expr)

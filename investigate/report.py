@@ -33,7 +33,7 @@ import pandas as pd
 from . import charts
 from .checks import check_results
 from .errors import InvestigateError
-from .findings import Finding, load_document, provenance, run_findings
+from .findings import Finding, keep_rows, load_document, provenance, run_findings
 from .queries import run_query
 from .workspace import Workspace
 
@@ -74,11 +74,7 @@ def _chart_rows(ws: Workspace, finding: Finding, spec: dict, chart: dict, query_
     name = chart.get("query", spec["query"])
     params = chart.get("params", spec.get("params") or {})
     df = run_query(ws, name, query_dirs, **params)
-    for col, want in (chart.get("where") or {}).items():
-        if col not in df.columns:
-            raise InvestigateError(f"finding {finding.id}: chart: where: the query {name} returns no column {col!r}")
-        df = df[df[col] == want]
-    return df.reset_index(drop=True)
+    return keep_rows(df, chart.get("where"), f"finding {finding.id}: chart: where ({name})").reset_index(drop=True)
 
 
 def _draw(ws: Workspace, finding: Finding, spec: dict, source: str, out: Path, query_dirs):
@@ -136,7 +132,7 @@ def write_report(ws: Workspace, spec: str | os.PathLike, out: str | os.PathLike 
         if one.get("chart"):
             figures[finding.id] = _draw(ws, finding, one, source, out, query_dirs)
             shown[finding.id] = _Figure(finding.id, one["chart"]["title"], figures[finding.id]["png"])
-    checks = [(c, df) for c, df in check_results(ws)]
+    checks = check_results(ws)
     coverage, gaps, coverage_fig = _coverage(ws, source, out)
     if coverage_fig:
         figures["coverage"] = {"png": coverage_fig.png}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from datetime import date, datetime, time
 
@@ -148,22 +147,21 @@ def test_truncated_workbook(tmp_path):
         read_rows(path, *NETWORK)
 
 
+def _zip_with(path, member: str, text: str):
+    """A ZIP file holding one member: the shape of a workbook, without being one."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(member, text)
+    return path
+
+
 def test_zip_that_is_not_a_workbook(tmp_path):
-    path = tmp_path / "bundle.xlsx"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("readme.txt", "not a workbook")
-    path.write_bytes(buf.getvalue())
+    path = _zip_with(tmp_path / "bundle.xlsx", "readme.txt", "not a workbook")
     with pytest.raises(ReferenceFileError, match=r"bundle\.xlsx: a ZIP file but not a readable \.xlsx"):
         read_rows(path, *NETWORK)
 
 
 def test_opendocument_spreadsheet(tmp_path):
-    path = tmp_path / "inventory.ods"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-    path.write_bytes(buf.getvalue())
+    path = _zip_with(tmp_path / "inventory.ods", "mimetype", "application/vnd.oasis.opendocument.spreadsheet")
     with pytest.raises(ReferenceFileError, match=r"\.ods\); save it as \.xlsx or CSV"):
         read_rows(path, *NETWORK)
 

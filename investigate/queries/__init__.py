@@ -155,7 +155,7 @@ def bind_params(query: Query, params: dict) -> dict:
                          f"it takes: {accepted}")
     missing = [name for name, p in query.params.items() if p.required and params.get(name) in (None, "")]
     if missing:
-        raise QueryError(f"query {query.name} needs the parameter {missing[0]} "
+        raise QueryError(f"{query.kind} {query.name} needs the parameter {missing[0]} "
                          f"({query.params[missing[0]].doc})")
     return {name: _convert(query, p, params.get(name, p.default)) for name, p in query.params.items()}
 
