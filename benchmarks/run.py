@@ -1,0 +1,424 @@
+"""Every benchmark in one run: ingest, enrichment, queries, the pandas baseline, reproduce.
+
+    python benchmarks/run.py [--scale 1] [--runs 3] [--memory-limit 4GB] [--data DIR]
+
+Generates the fictional case at SCALE (``benchmarks/generate.py``) unless ``--data`` holds one
+already, then measures, each as the median of ``--runs`` runs, wall time and peak resident memory:
+
+1. ingest of each format against DuckDB's own read of the same files into a table;
+2. enrichment (every address against the range table, every resource against the catalogue)
+   and the enriched view written, against a plain scan of the events;
+3. every query of the library against a plain scan of the tables it reads;
+4. the case loaded and its headline questions answered, against the same work done with pandas
+   the way analysts do it today (``benchmarks/pandas_baseline.py``);
+5. ``investigate reproduce`` of the samples.
+
+Timed work runs in a fresh process each time (so one run's memory is not counted in another's
+peak), except the enrichment and query timings, which share one workspace and are reported with
+that process's peak. Writes ``benchmarks/results/<date>-scale<SCALE>.json`` and ``.md`` and
+prints the table. Ratios are what the targets are about; they hold for this machine only as
+long as both sides ran in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402  (benchmarks/ is not a package)
+
+TARGETS = {"ingest": 2.0, "enrichment": 1.5, "query": 10.0, "pandas": 10.0}
+
+# --- running one measurement in a fresh process --------------------------------------------
+
+def measure(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter; its last stdout line, JSON with ``seconds`` and
+    ``peak_mb`` (the process's own peak resident memory). A failure stops the benchmark."""
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"benchmark step failed ({' '.join(args)[:200]}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+PEAK = """
+def _peak_mb():
+    try:
+        for line in open('/proc/self/status'):
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+RAW_READ = PEAK + """
+import json, sys, time, duckdb
+files, db, memory, sql = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+con = duckdb.connect(db, config={'memory_limit': memory, 'preserve_insertion_order': False})
+t = time.perf_counter()
+con.execute('CREATE TABLE raw AS ' + sql, {'files': files})
+seconds = time.perf_counter() - t
+rows = con.execute('SELECT count(*) FROM raw').fetchone()[0]
+print(json.dumps({'seconds': seconds, 'rows': rows, 'peak_mb': _peak_mb()}))
+"""
+
+INGEST = PEAK + """
+import json, sys, time
+import investigate as inv
+files, db, memory, fmt, mapping = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+ws = inv.Workspace.open(db, memory_limit=memory)
+t = time.perf_counter()
+results = inv.ingest(ws, files, fmt, mapping=mapping or None)
+seconds = time.perf_counter() - t
+print(json.dumps({'seconds': seconds, 'rows': sum(r.rows_loaded for r in results),
+                  'rejected': sum(r.rows_rejected for r in results), 'files': len(results),
+                  'peak_mb': _peak_mb()}))
+"""
+
+CASE_ANSWERS = PEAK + """
+import json, sys, time
+import investigate as inv
+manifest, db, memory = sys.argv[1], sys.argv[2], sys.argv[3]
+t = time.perf_counter()
+ws = inv.Workspace.open(db, memory_limit=memory)
+case = inv.read_manifest(manifest)
+inv.ingest_case(ws, manifest)
+summary = inv.run_query(ws, 'cross_border_access_summary', category=case['protected_category'])
+routes = inv.run_query(ws, 'transfer_routes')
+share = inv.run_query(ws, 'partner_share', partner_org=case['partner_org'])
+seconds = time.perf_counter() - t
+print(json.dumps({'seconds': seconds, 'rows': ws.count('access_events') + ws.count('transfer_events'),
+                  'summary_rows': len(summary), 'peak_mb': _peak_mb()}))
+"""
+
+PANDAS = PEAK + """
+import json, sys, time
+sys.path.insert(0, sys.argv[2])
+import pandas_baseline
+t = time.perf_counter()
+result = pandas_baseline.run(sys.argv[1])
+print(json.dumps({'seconds': time.perf_counter() - t, 'rows': result.get('access_rows', 0) + result.get('flow_rows', 0),
+                  'peak_mb': _peak_mb()}, default=str))
+"""
+
+REPRODUCE = PEAK + """
+import json, sys, time
+import investigate as inv
+t = time.perf_counter()
+inv.reproduce(sys.argv[1])
+print(json.dumps({'seconds': time.perf_counter() - t, 'peak_mb': _peak_mb()}))
+"""
+
+# --- what is ingested, and DuckDB's own read of the same files -----------------------------
+
+_LINES = "read_csv($files, columns={'line': 'VARCHAR'}, header=false, delim=E'\\x01', quote='', escape='')"
+RAW_SQL = {
+    "csv": "SELECT * FROM read_csv($files, header=true, all_varchar=true, ignore_errors=true)",
+    "csv;": "SELECT * FROM read_csv($files, delim=';', header=true, all_varchar=true, ignore_errors=true)",
+    "jsonl": "SELECT * FROM read_json($files, format='newline_delimited', ignore_errors=true)",
+    "cloudtrail": "SELECT unnest(Records) AS record FROM read_json($files, columns={'Records': 'JSON[]'})",
+    "pgaudit": f"SELECT * FROM {_LINES}",
+    "web_access": f"SELECT * FROM {_LINES}",
+    "vpc_flow": "SELECT * FROM read_csv($files, delim=' ', header=true, all_varchar=true, ignore_errors=true)",
+    "zeek_conn": "SELECT * FROM read_csv($files, delim=E'\\t', comment='#', header=false, all_varchar=true, "
+                 "ignore_errors=true, null_padding=true)",
+}
+
+
+def ingest_inputs(data: Path, wanted=generate.FORMAT_SETS["all"]) -> list[dict]:
+    """One entry per format the data holds (of those ``wanted``): label, loader format,
+    mapping, files, raw SQL."""
+    def files(paths):
+        return sorted(str(p) for p in paths if p.is_file())
+
+    entries = [
+        ("csv (platform audit)", "csv", "mappings/access_platform_audit.yml", "csv",
+         [data / "exports/access_platform_audit.csv", *(data / "exports/bulk/access_platform_audit").glob("*.csv")]),
+        ("csv (APAC gateway)", "csv", "mappings/access_apac_gateway.yml", "csv;",
+         [data / "exports/access_apac_gateway.csv", *(data / "exports/bulk/access_apac_gateway").glob("*.csv")]),
+        ("jsonl (edge flows)", "jsonl", "mappings/edge_flows.yml", "jsonl",
+         [data / "exports/edge_flows.jsonl.gz", *(data / "exports/bulk/edge_flows").glob("*.jsonl.gz")]),
+        ("cloudtrail", "cloudtrail", "", "cloudtrail",
+         (data / "exports_native/AWSLogs").glob("*/CloudTrail/*/*/*/*/*.json.gz")),
+        ("pgaudit", "pgaudit", "", "pgaudit", (data / "exports_native/postgresql").rglob("*.log.gz")),
+        ("web_access (nginx)", "web_access", "", "web_access", (data / "exports_native/gateway").glob("*.gz")),
+        ("vpc_flow", "vpc_flow", "", "vpc_flow", (data / "exports_flows/vpcflow").rglob("*.log.gz")),
+        ("zeek_conn", "zeek_conn", "", "zeek_conn", (data / "exports_flows/zeek").glob("*.log.gz")),
+    ]
+    out = []
+    for label, fmt, mapping, raw, paths in entries:
+        found = files(paths)
+        if found and fmt in wanted:
+            out.append({"label": label, "format": fmt, "mapping": str(data / mapping) if mapping else "",
+                        "files": found, "raw_sql": RAW_SQL[raw],
+                        "mb": round(sum(Path(f).stat().st_size for f in found) / 2**20, 1)})
+    return out
+
+
+# --- the sections ----------------------------------------------------------------------------
+
+def _median(runs: list[dict]) -> dict:
+    return {"seconds": statistics.median(r["seconds"] for r in runs),
+            "peak_mb": max((r.get("peak_mb") or 0) for r in runs),
+            "runs": [round(r["seconds"], 3) for r in runs]}
+
+
+def bench_ingest(data: Path, tmp: Path, runs: int, memory: str, wanted, say) -> list[dict]:
+    engine = f"{int(generate_engine_share(memory))}MiB"
+    rows = []
+    for entry in ingest_inputs(data, wanted):
+        raw, ours = [], []
+        listed = tmp / "files.json"   # too many for a command line
+        listed.write_text(json.dumps(entry["files"]), encoding="utf-8")
+        for i in range(runs):  # alternated, so a drift of the machine touches both sides
+            db = tmp / f"ingest-{i}.duckdb"
+            raw.append(measure(RAW_READ, str(listed), str(db), engine, entry["raw_sql"]))
+            _remove(db)
+            ours.append(measure(INGEST, str(listed), str(db), memory, entry["format"],
+                                entry["mapping"]))
+            _remove(db)
+        row = {"label": entry["label"], "files": len(entry["files"]), "mb": entry["mb"],
+               "records": ours[0]["rows"], "rejected": ours[0]["rejected"], "raw_rows": raw[0]["rows"],
+               "duckdb": _median(raw), "investigate": _median(ours)}
+        row["ratio"] = row["investigate"]["seconds"] / row["duckdb"]["seconds"]
+        rows.append(row)
+        say(f"ingest {row['label']:<22} {row['records']:>12,} records {row['ratio']:6.2f}x DuckDB's read")
+    return rows
+
+
+def generate_engine_share(memory: str) -> float:
+    """DuckDB's own read gets the share of the limit a workspace gives DuckDB (in MiB)."""
+    from investigate.workspace import ENGINE_SHARE, parse_size
+    return parse_size(memory) * ENGINE_SHARE / 2**20
+
+
+def _remove(db: Path) -> None:
+    for p in (db, Path(f"{db}.wal")):
+        p.unlink(missing_ok=True)
+
+
+def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple[dict, list[dict]]:
+    """Enrichment and every query, on one workspace holding the case."""
+    import investigate as inv
+    from investigate.enrich.locate import categorise_resources, locate_addresses
+    import queries as query_bench
+
+    ws = inv.Workspace.open(tmp / "case.duckdb", memory_limit=memory)
+    case = inv.read_manifest(data / generate.CASE_MANIFEST)
+    t = time.perf_counter()
+    inv.ingest_case(ws, data / generate.CASE_MANIFEST)
+    loaded = time.perf_counter() - t
+    say(f"case loaded in {loaded:.1f} s")
+
+    def timed(fn, drop=True):
+        if drop:
+            ws.sql("DROP TABLE IF EXISTS bench_out")
+        t = time.perf_counter()
+        fn()
+        return time.perf_counter() - t
+
+    scans = [timed(lambda: ws.sql("CREATE TEMP TABLE bench_out AS SELECT * FROM access_events"))
+             for _ in range(runs)]
+    lookups = [timed(lambda: (locate_addresses(ws, everything=True), categorise_resources(ws, everything=True)))
+               for _ in range(runs)]
+    views = [timed(lambda: ws.sql("CREATE TEMP TABLE bench_out AS SELECT * FROM access_enriched"))
+             for _ in range(runs)]
+    ws.sql("DROP TABLE IF EXISTS bench_out")
+    enrichment = {"case_load_seconds": loaded, "events": ws.count("access_events"),
+                  "scan": statistics.median(scans), "enrichment": statistics.median(lookups),
+                  "view_written": statistics.median(views),
+                  "runs": {"scan": scans, "enrichment": lookups, "view_written": views}}
+    enrichment["ratio"] = enrichment["enrichment"] / enrichment["scan"]
+    enrichment["view_ratio"] = enrichment["view_written"] / enrichment["scan"]
+    say(f"enrichment {enrichment['ratio']:.2f}x a scan; view written {enrichment['view_ratio']:.2f}x")
+
+    # The queries: each against a plain scan of the event tables it reads (BASE_SCAN reads the
+    # columns the queries filter and join on: count(*) alone is answered from metadata).
+    known = dict(query_bench.KNOWN_VALUES)
+    busiest = ws.sql("SELECT actor_id FROM access_events GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
+    known.update(partner_org=case["partner_org"], entity=busiest, actor=busiest, actor_id=busiest)
+    query_bench.KNOWN_VALUES.clear()
+    query_bench.KNOWN_VALUES.update(known)
+    listed = inv.list_queries()
+    params = query_bench.plan(listed)
+    base = {t: statistics.median(timed(lambda: ws.sql(sql).fetchall(), drop=False) for _ in range(runs))
+            for t, sql in query_bench.BASE_SCAN.items()}
+    rows = []
+    for q in listed:
+        views, tables = query_bench.reads(q)
+        times, n = [], 0
+        for _ in range(runs):
+            t = time.perf_counter()
+            n = len(inv.run_query(ws, q.name, **params[q.name]))
+            times.append(time.perf_counter() - t)
+        scan = sum(base[t] for t in tables) if tables else None
+        row = {"query": q.name, "seconds": statistics.median(times), "runs": times, "rows": n,
+               "reads": sorted(tables), "scan": scan}
+        row["ratio"] = row["seconds"] / scan if scan else None
+        rows.append(row)
+        say(f"query {q.name:<28} {row['seconds']:7.2f} s" + (f" {row['ratio']:6.2f}x a scan" if scan else ""))
+    ws.close()
+    _remove(tmp / "case.duckdb")
+    return enrichment, rows
+
+
+def bench_pandas(data: Path, tmp: Path, runs: int, memory: str, say) -> dict:
+    manifest = str(data / generate.CASE_MANIFEST)
+    ours, theirs = [], []
+    for i in range(runs):
+        db = tmp / f"answers-{i}.duckdb"
+        ours.append(measure(CASE_ANSWERS, manifest, str(db), memory))
+        _remove(db)
+        theirs.append(measure(PANDAS, manifest, str(HERE)))
+    result = {"investigate": _median(ours), "pandas": _median(theirs), "rows": ours[0]["rows"]}
+    result["ratio"] = result["pandas"]["seconds"] / result["investigate"]["seconds"]
+    result["memory_ratio"] = result["pandas"]["peak_mb"] / result["investigate"]["peak_mb"]
+    say(f"pandas baseline {result['ratio']:.1f}x slower, {result['memory_ratio']:.2f}x the peak memory")
+    return result
+
+
+def bench_reproduce(tmp: Path, runs: int, say) -> dict:
+    done = [measure(REPRODUCE, str(tmp / f"reproduce-{i}")) for i in range(runs)]
+    result = _median(done)
+    say(f"reproduce {result['seconds']:.1f} s")
+    return result
+
+
+# --- the report ------------------------------------------------------------------------------
+
+def _s(x: float) -> str:
+    return f"{x:.2f} s" if x < 100 else f"{x:,.0f} s"
+
+
+def _verdict(ratio: float | None, target: float, below: bool = True) -> str:
+    if ratio is None:
+        return ""
+    met = ratio <= target if below else ratio >= target
+    return "met" if met else "**missed**"
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = [f"# Benchmarks, {r['date']}, SCALE={r['scale']:g}",
+             "",
+             f"{m['cores']} cores, {m['memory_gb']} GB, {m['system']}, Python {m['python']}, DuckDB "
+             f"{m['duckdb']}; memory limit {r['memory_limit']}; median of {r['runs']} runs. "
+             f"Data: {r['data_records']:,} records, {r['data_mb']:,.0f} MB.", ""]
+    if r.get("ingest"):
+        lines += ["## Ingest against DuckDB's own read of the same files (target: at most "
+                  f"{TARGETS['ingest']:g}x)", "",
+                  "| format | files | MB | records | DuckDB read | investigate | ratio | | peak MB (DuckDB / investigate) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+        for row in r["ingest"]:
+            lines.append(f"| {row['label']} | {row['files']:,} | {row['mb']:,.0f} | {row['records']:,} | "
+                         f"{_s(row['duckdb']['seconds'])} | {_s(row['investigate']['seconds'])} | "
+                         f"{row['ratio']:.2f}x | {_verdict(row['ratio'], TARGETS['ingest'])} | "
+                         f"{row['duckdb']['peak_mb']:,.0f} / {row['investigate']['peak_mb']:,.0f} |")
+        lines.append("")
+    if r.get("enrichment"):
+        e = r["enrichment"]
+        lines += [f"## Enrichment against a plain scan ({e['events']:,} access events; target: at most "
+                  f"{TARGETS['enrichment']:g}x)", "",
+                  "| | time | / scan | |", "|---|---:|---:|---|",
+                  f"| scan: every event written to a new table | {_s(e['scan'])} | 1 | |",
+                  f"| enrichment: every address and resource looked up | {_s(e['enrichment'])} | "
+                  f"{e['ratio']:.2f}x | {_verdict(e['ratio'], TARGETS['enrichment'])} |",
+                  f"| the enriched view written | {_s(e['view_written'])} | {e['view_ratio']:.2f}x | |",
+                  "", f"(The case loaded into this workspace in {_s(e['case_load_seconds'])}.)", ""]
+    if r.get("queries"):
+        lines += [f"## Queries against a plain scan of the tables they read (target: at most "
+                  f"{TARGETS['query']:g}x)", "",
+                  "| query | time | rows | / scan | |", "|---|---:|---:|---:|---|"]
+        for q in r["queries"]:
+            ratio = "-" if q["ratio"] is None else f"{q['ratio']:.2f}x"
+            lines.append(f"| {q['query']} | {_s(q['seconds'])} | {q['rows']:,} | {ratio} | "
+                         f"{_verdict(q['ratio'], TARGETS['query'])} |")
+        lines.append("")
+    if r.get("pandas"):
+        p = r["pandas"]
+        lines += [f"## The case loaded and answered, against pandas (target: at least {TARGETS['pandas']:g}x faster)",
+                  "", "| | time | peak MB |", "|---|---:|---:|",
+                  f"| investigate: load, enrich, three questions | {_s(p['investigate']['seconds'])} | "
+                  f"{p['investigate']['peak_mb']:,.0f} |",
+                  f"| pandas: read_csv / json_normalize, per-row lookup, groupby | {_s(p['pandas']['seconds'])} | "
+                  f"{p['pandas']['peak_mb']:,.0f} |",
+                  f"| **pandas / investigate** | **{p['ratio']:.1f}x** {_verdict(p['ratio'], TARGETS['pandas'], below=False)} | "
+                  f"{p['memory_ratio']:.2f}x |", ""]
+    if r.get("reproduce"):
+        lines += ["## `investigate reproduce` of the samples", "",
+                  f"{_s(r['reproduce']['seconds'])} (runs: {', '.join(_s(x) for x in r['reproduce']['runs'])}), "
+                  f"peak {r['reproduce']['peak_mb']:,.0f} MB in the main process.", ""]
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    import duckdb
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cores": os.cpu_count(), "memory_gb": round(mem), "system": platform.platform(terse=True),
+            "python": platform.python_version(), "duckdb": duckdb.__version__}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="1: about 1 million access events and 1 million flows")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--memory-limit", default="4GB")
+    ap.add_argument("--data", help="a folder holding the generated case (made there when missing)")
+    ap.add_argument("--formats", default="all", help="formats to generate and ingest: all, case, or names")
+    ap.add_argument("--skip", default="", help="sections to leave out, comma separated: "
+                                               "ingest, workspace, pandas, reproduce")
+    ap.add_argument("--results", default=str(HERE / "results"), help="where the JSON and Markdown go")
+    args = ap.parse_args(argv)
+    skip = {s for s in args.skip.split(",") if s}
+
+    def say(text):
+        print(text, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="investigate-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        data = Path(args.data) if args.data else tmp / "data"
+        wanted = generate.FORMAT_SETS.get(args.formats) or tuple(args.formats.split(","))
+        if not (data / "scale.json").exists():
+            generate.generate(args.scale, data, formats_wanted=wanted, progress=say)
+        made = json.loads((data / "scale.json").read_text(encoding="utf-8"))
+        started = time.perf_counter()
+        result = {"date": date.today().isoformat(), "scale": made["scale"], "runs": args.runs,
+                  "memory_limit": args.memory_limit, "machine": machine(),
+                  "data_records": sum(f["case_records"] + f["bulk_records"] for f in made["formats"]),
+                  "data_mb": sum(f.stat().st_size for f in data.rglob("*") if f.is_file()) / 2**20}
+        if "ingest" not in skip:
+            result["ingest"] = bench_ingest(data, tmp, args.runs, args.memory_limit, wanted, say)
+        if "workspace" not in skip:
+            result["enrichment"], result["queries"] = bench_workspace(data, tmp, args.runs, args.memory_limit, say)
+        if "pandas" not in skip:
+            result["pandas"] = bench_pandas(data, tmp, args.runs, args.memory_limit, say)
+        if "reproduce" not in skip:
+            result["reproduce"] = bench_reproduce(tmp, args.runs, say)
+        result["seconds"] = round(time.perf_counter() - started, 1)
+
+    table = markdown(result)
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{result['date']}-scale{result['scale']:g}"
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=float) + "\n", encoding="utf-8")
+    (out / f"{stem}.md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    print(f"\nwritten: {out / stem}.json and .md ({result['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
