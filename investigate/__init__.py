@@ -12,7 +12,7 @@ The public API; the ``investigate`` command mirrors it, one subcommand per funct
 from .case import CaseLoad, ingest_case, read_manifest
 from .checks import list_checks, run_check, run_checks
 from .enrich import load_reference, refresh as refresh_views
-from .errors import (InvestigateError, MappingError, QueryError, ReferenceFileError,
+from .errors import (InvestigateError, MappingError, MemoryLimitError, QueryError, ReferenceFileError,
                      RejectedRecordError, SchemaVersionError, UnknownFormatError,
                      UnreadableInputError, VerificationError)
 from .findings import Finding, compute as compute_finding, provenance, run_findings, verify
@@ -53,7 +53,7 @@ def reproduce(out="reports", **kwargs):
 
 
 __all__ = [
-    "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "QueryError",
+    "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "MemoryLimitError", "QueryError",
     "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
     "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding", "detect_format",
     "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",

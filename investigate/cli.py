@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+
+import duckdb
 
 from . import case as case_mod
 from . import checks, enrich, findings, loaders, queries
 from .enrich.network_sources import NETWORK_FORMATS
 from .errors import InvestigateError
-from .workspace import Workspace
+from .workspace import (DEFAULT_MEMORY_LIMIT, ENV_MEMORY_LIMIT, ENV_TEMP_DIRECTORY, Workspace,
+                        memory_error, parse_size)
 
 EXIT_ERROR = 2      # bad input or arguments
 EXIT_CHANGED = 1    # verify found a difference
@@ -22,7 +27,27 @@ EXIT_FAILED = 1     # a data check found violations
 
 
 def _open(args, read_only=False) -> Workspace:
-    return Workspace.open(args.workspace, memory_limit=args.memory_limit, read_only=read_only)
+    return Workspace.open(args.workspace, memory_limit=args.memory_limit, read_only=read_only,
+                          temp_directory=args.temp_dir)
+
+
+@contextmanager
+def _settings_in_env(args):
+    """--memory-limit and --temp-dir for the workspaces that notebooks open (their kernels
+    inherit the environment), for as long as the command runs."""
+    given = {ENV_MEMORY_LIMIT: args.memory_limit, ENV_TEMP_DIRECTORY: args.temp_dir}
+    if args.memory_limit is not None:
+        parse_size(args.memory_limit)  # refused here, not in each notebook's first cell
+    before = {name: os.environ.get(name) for name in given}
+    os.environ.update({name: value for name, value in given.items() if value is not None})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def cmd_formats(args) -> int:
@@ -169,7 +194,8 @@ def cmd_verify(args) -> int:
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
-    result = reproduce(args.out, case=args.case, notebooks=args.notebooks)
+    with _settings_in_env(args):
+        result = reproduce(args.out, case=args.case, notebooks=args.notebooks)
     print(f"\nHeadline findings (written to {Path(args.out) / 'findings.md'}; the report: "
           f"{Path(args.out) / 'report.html'} and report.pdf):")
     for f in result:
@@ -189,7 +215,8 @@ def cmd_run_notebook(args) -> int:
             raise InvestigateError(f"no notebook {args.notebook!r} in {folder}")
         path = matches[0]
     output = Path(args.output or Path("reports/notebooks") / path.name)
-    run_notebook(path, parameters=_params(args.param), output=output)
+    with _settings_in_env(args):
+        run_notebook(path, parameters=_params(args.param), output=output)
     print(f"{path.name}: executed -> {output}")
     return 0
 
@@ -200,13 +227,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Investigate cross-border data access from exported logs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def with_settings(p):
+        p.add_argument("--memory-limit", default=None, metavar="SIZE",
+                       help=f"memory the workspace may use, e.g. 8GB; work beyond it spills to disk "
+                            f"(default: ${ENV_MEMORY_LIMIT}, else 4GB)")
+        p.add_argument("--temp-dir", default=None, metavar="DIR",
+                       help=f"where work beyond the memory limit spills (default: "
+                            f"${ENV_TEMP_DIRECTORY}, else WORKSPACE.tmp next to the workspace)")
+        return p
+
     def with_ws(p, optional=False):
         if optional:
             p.add_argument("workspace", nargs="?", help="the workspace (a DuckDB file)")
         else:
             p.add_argument("workspace", help="the workspace (a DuckDB file; created if missing)")
-        p.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit (default 4GB)")
-        return p
+        return with_settings(p)
 
     p = sub.add_parser("formats", help="list the input formats")
     p.set_defaults(func=cmd_formats)
@@ -272,14 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("findings", help="findings.json")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("run-notebook", help="execute a notebook headless with parameters")
+    p = with_settings(sub.add_parser("run-notebook", help="execute a notebook headless with parameters"))
     p.add_argument("notebook", help="a path, or a name such as 01 or cross_border_access")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="set a parameter of the notebook's parameters cell (as text)")
     p.add_argument("--output", "-o", help="where the executed notebook goes (default reports/notebooks/)")
     p.set_defaults(func=cmd_run_notebook)
 
-    p = sub.add_parser("reproduce", help="run the notebooks on the sample case, write reports/")
+    p = with_settings(sub.add_parser("reproduce", help="run the notebooks on the sample case, write reports/"))
     p.add_argument("--out", default="reports")
     p.add_argument("--case", help="case folder (default: data_samples/)")
     p.add_argument("--notebooks", help="notebooks folder (default: notebooks/)")
@@ -294,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except InvestigateError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except duckdb.OutOfMemoryException as exc:  # from a step that does not say so itself
+        limit = getattr(args, "memory_limit", None) or os.environ.get(ENV_MEMORY_LIMIT) or DEFAULT_MEMORY_LIMIT
+        temp = getattr(args, "temp_dir", None) or os.environ.get(ENV_TEMP_DIRECTORY)
+        print(f"error: {memory_error(exc, limit, temp, args.command)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

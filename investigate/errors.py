@@ -50,3 +50,7 @@ class ReferenceFileError(InvestigateError):
 
 class VerificationError(InvestigateError):
     """A findings file that cannot be verified (missing, not a findings file)."""
+
+
+class MemoryLimitError(InvestigateError):
+    """DuckDB ran out of memory within the workspace's memory limit (or of disk to spill to)."""

@@ -59,7 +59,8 @@ def run_notebook(path: str | os.PathLike, *, parameters: dict | None = None,
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
                             resources={"metadata": {"path": str(path.parent.absolute())}})
     try:
-        client.execute()
+        # Headless, nobody watches: no progress bars (widgets that would stay in the outputs).
+        client.execute(env={**os.environ, "INVESTIGATE_PROGRESS": "0"})
     except CellExecutionError as exc:
         raise InvestigateError(f"{path.name}: a cell failed:\n{exc}") from None
     finally:

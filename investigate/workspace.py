@@ -9,29 +9,88 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from . import schema
-from .errors import InvestigateError, SchemaVersionError
+from . import progress, schema
+from .errors import InvestigateError, MemoryLimitError, SchemaVersionError
 
 DEFAULT_MEMORY_LIMIT = "4GB"
 # The memory limit is the budget of the whole process: DuckDB's buffer manager gets this share,
 # the rest is for what DuckDB does not count (Python, the client library, I/O buffers).
 ENGINE_SHARE = 0.6
+# Settings taken from the environment when Workspace.open is not given them.
+ENV_MEMORY_LIMIT = "INVESTIGATE_MEMORY_LIMIT"
+ENV_TEMP_DIRECTORY = "INVESTIGATE_TEMP_DIRECTORY"
+ENV_THREADS = "INVESTIGATE_THREADS"
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, what: str = "memory limit") -> int:
     """``"4GB"`` -> 4_000_000_000 bytes (KB/MB/GB are powers of 10, KiB/MiB/GiB of 2)."""
     m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
     unit = (m.group(2).lower() if m else "") or "b"
     if not m or unit not in _UNITS:
-        raise InvestigateError(f"memory limit {text!r} is not a size such as 4GB or 512MiB")
+        raise InvestigateError(f"{what} {text!r} is not a size such as 4GB or 512MiB")
     return int(float(m.group(1)) * _UNITS[unit])
+
+
+def _format_size(n: int) -> str:
+    return f"{n / 10**9:g}GB" if n >= 10**9 else f"{max(1, round(n / 10**6))}MB"
+
+
+def settings(path: str | None = None, memory_limit: str | None = None,
+             temp_directory: str | os.PathLike | None = None,
+             threads: int | None = None) -> tuple[str, str | None, int | None]:
+    """The memory limit, spill directory and threads a workspace opens with: each argument
+    given, else its environment variable (``INVESTIGATE_MEMORY_LIMIT``,
+    ``INVESTIGATE_TEMP_DIRECTORY``, ``INVESTIGATE_THREADS``), else the default: 4GB; DuckDB's
+    ``<database>.tmp`` next to a workspace file, a folder of its own under the system's temp
+    directory for one in memory (DuckDB's own default there is ``.tmp`` in whatever the current
+    directory is); as many threads as cores. A temp directory of ``""`` turns spilling off."""
+    if memory_limit is None:
+        memory_limit = os.environ.get(ENV_MEMORY_LIMIT) or DEFAULT_MEMORY_LIMIT
+        parse_size(memory_limit, ENV_MEMORY_LIMIT)
+    else:
+        parse_size(memory_limit)
+    if temp_directory is None:
+        temp_directory = os.environ.get(ENV_TEMP_DIRECTORY) or None
+    if temp_directory is None and path is None:
+        # Not created here: DuckDB makes it on the first spill and removes it when closed.
+        temp_directory = os.path.join(tempfile.gettempdir(), f"investigate-{uuid.uuid4().hex[:12]}.tmp")
+    if threads is None and os.environ.get(ENV_THREADS):
+        text = os.environ[ENV_THREADS]
+        if not text.strip().isdigit() or int(text) < 1:
+            raise InvestigateError(f"{ENV_THREADS}={text!r} is not a number of threads (1 or more)")
+        threads = int(text)
+    return str(memory_limit), None if temp_directory is None else str(temp_directory), threads
+
+
+def memory_error(exc: Exception, memory_limit: str, temp_directory: str | None,
+                 doing: str) -> MemoryLimitError:
+    """A DuckDB out-of-memory error as one that says which limit was hit and how to raise it."""
+    said = str(exc).strip().splitlines()[0].removeprefix("Out of Memory Error: ")
+    where = temp_directory or "DuckDB's default temp directory"
+    if "max_temp_directory_size" in str(exc):
+        return MemoryLimitError(
+            f"{doing}: no disk space left to spill to: work beyond the memory limit ({memory_limit}) "
+            f"spills to {where}, which may take up to 90% of the free space of its disk. Point it "
+            f"to a disk with more room (Workspace.open(..., temp_directory=DIR), --temp-dir DIR "
+            f"or {ENV_TEMP_DIRECTORY}=DIR) or raise the memory limit. (DuckDB: {said})")
+    bigger = _format_size(max(2 * parse_size(memory_limit), 10**9))
+    spill = ("spilling is off" if temp_directory == "" else
+             f"work beyond that spills to {where}, but this part could not")
+    return MemoryLimitError(
+        f"{doing}: out of memory within the workspace's memory limit of {memory_limit} (DuckDB "
+        f"gets {ENGINE_SHARE:.0%} of it; {spill}). Raise the limit, e.g. to {bigger}: "
+        f'Workspace.open(..., memory_limit="{bigger}"), --memory-limit {bigger} or '
+        f"{ENV_MEMORY_LIMIT}={bigger}; fewer threads ({ENV_THREADS}=1) also need less. "
+        f"(DuckDB: {said})")
 
 
 # SQL helpers every connection has. ip_text(x): x when it is an IPv4 or IPv6 address, else NULL
@@ -52,7 +111,7 @@ def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
     }
     if threads:
         config["threads"] = int(threads)
-    if temp_directory:
+    if temp_directory is not None:
         config["temp_directory"] = temp_directory
     try:
         con = duckdb.connect(path, read_only=read_only, config=config)
@@ -61,12 +120,7 @@ def _connect(path: str, memory_limit: str, threads: int | None, read_only: bool,
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(_SESSION_MACROS)
-    # No progress bar on stdout: it would mix with the CLI's output. (In a Jupyter kernel
-    # DuckDB refuses to change the setting at all without ipywidgets; it is left as it is there.)
-    try:
-        con.execute("SET enable_progress_bar = false")
-    except duckdb.Error:
-        pass
+    progress.prepare(con)  # DuckDB's progress for our bars; never a bar of DuckDB's own on stdout
     return con
 
 
@@ -82,12 +136,15 @@ class Workspace:
     (0,)
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: str | None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str | None,
+                 memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory: str | None = None):
         self.con = con
         self.path = path
+        self.memory_limit = memory_limit        # as given: the whole budget, not DuckDB's share
+        self.temp_directory = temp_directory    # where work beyond it spills ("" for nowhere)
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    def open(cls, path: str | os.PathLike | None = None, *, memory_limit: str | None = None,
              threads: int | None = None, read_only: bool = False,
              temp_directory: str | os.PathLike | None = None) -> "Workspace":
         """Open (or create) a workspace.
@@ -96,22 +153,27 @@ class Workspace:
         ----------
         path : path-like, optional
             The DuckDB file. ``None`` keeps everything in memory.
-        memory_limit : str
+        memory_limit : str, optional
             The memory this workspace may use (``"4GB"``): DuckDB gets 60% of it (the rest is for
-            what it does not count), and work beyond that spills to ``temp_directory``.
+            what it does not count), and work beyond that spills to ``temp_directory``. Default:
+            ``$INVESTIGATE_MEMORY_LIMIT``, else 4GB.
         threads : int, optional
-            Worker threads; DuckDB's default (all cores) when omitted.
+            Worker threads. Default: ``$INVESTIGATE_THREADS``, else DuckDB's (all cores).
         read_only : bool
             Open an existing workspace without the right to change it.
         temp_directory : path-like, optional
-            Where DuckDB spills; next to the database file by default.
+            Where DuckDB spills. Default: ``$INVESTIGATE_TEMP_DIRECTORY``, else ``<file>.tmp``
+            next to the database file, or for a workspace in memory a folder of its own under the
+            system's temp directory (removed when the workspace is closed). ``""``: no spilling.
         """
         db = ":memory:" if path is None else str(path)
+        memory_limit, temp, threads = settings(path, memory_limit, temp_directory, threads)
         if path is not None and not read_only:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        con = _connect(db, memory_limit, threads, read_only,
-                       None if temp_directory is None else str(temp_directory))
-        ws = cls(con, None if path is None else db)
+        con = _connect(db, memory_limit, threads, read_only, temp)
+        if temp is None:  # DuckDB's default, as it resolves it
+            temp = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        ws = cls(con, None if path is None else db, memory_limit, temp)
         ws._check_or_create_schema(read_only)
         return ws
 
@@ -147,6 +209,11 @@ class Workspace:
             from .enrich.views import refresh  # here: enrich builds on this module
 
             refresh(self)  # the enriched views exist from the start, empty until data arrives
+
+    def memory_error(self, exc: Exception, doing: str) -> MemoryLimitError:
+        """DuckDB's out-of-memory error ``exc`` as a :class:`MemoryLimitError` naming this
+        workspace's limit and how to raise it (``doing``: what ran out, e.g. a file's path)."""
+        return memory_error(exc, self.memory_limit, self.temp_directory, doing)
 
     # -- running SQL -------------------------------------------------------------------------
 

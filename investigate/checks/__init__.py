@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from .. import progress
 from ..errors import QueryError
 from ..queries import Query, _parse_header, bind_params
 from ..workspace import Workspace
@@ -62,7 +63,10 @@ def get_check(name: str) -> Check:
 def _run(ws: Workspace, check: Check, params: dict) -> pd.DataFrame:
     bound = bind_params(check, params)
     try:
-        return ws.sql(check.text, bound).df()
+        with progress.track(ws.con, f"Check {check.name}"):
+            return ws.sql(check.text, bound).df()
+    except duckdb.OutOfMemoryException as exc:
+        raise ws.memory_error(exc, f"check {check.name}") from None
     except duckdb.Error as exc:
         raise QueryError(f"check {check.name}: {str(exc).splitlines()[0]}") from None
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from .. import progress
 from ..workspace import Workspace
 
 # Source precedence: lower first. A network source's format decides its precedence.
@@ -218,13 +219,15 @@ def locate_addresses(ws: Workspace, new_rows: tuple[str, int] | None = None, eve
     picks = " UNION ".join(f"SELECT {col} AS ip FROM {table} WHERE {col} IS NOT NULL{_after(table, new_rows)}"
                            for table, cols in _NEW_ADDRESSES.items() for col in cols
                            if new_rows is None or new_rows[0] == table)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE __new_ips AS
-        SELECT ip, ip_to_num(ip) AS n FROM (SELECT DISTINCT ip FROM ({picks})) AS a
-        WHERE NOT EXISTS (SELECT 1 FROM address_locations l WHERE l.ip = a.ip)""")
+    with progress.track(con, "Finding new addresses"):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE __new_ips AS
+            SELECT ip, ip_to_num(ip) AS n FROM (SELECT DISTINCT ip FROM ({picks})) AS a
+            WHERE NOT EXISTS (SELECT 1 FROM address_locations l WHERE l.ip = a.ip)""")
     try:
         added = con.execute("SELECT count(*) FROM __new_ips").fetchone()[0]
         if added:
-            _locate_new(con)
+            with progress.track(con, f"Locating {added:,} addresses", added, "addresses"):
+                _locate_new(con)
     finally:
         con.execute("DROP TABLE IF EXISTS __new_ips")
     return added
@@ -339,22 +342,23 @@ def categorise_resources(ws: Workspace, after_rowid: int | None = None, everythi
     # before the first wildcard): candidates are found by a hash join on that prefix, one join
     # key per prefix length, and only they are tried with GLOB. (Every resource against every
     # pattern took 0.5 s for 250,000 resources and 55 patterns, and grows with both.)
-    return con.execute(f"""INSERT INTO resource_categories
-        WITH fresh AS (
-            SELECT DISTINCT resource FROM access_events e WHERE resource IS NOT NULL{where}
-            AND NOT EXISTS (SELECT 1 FROM resource_categories rc WHERE rc.resource = e.resource)),
-        patterns AS (
-            SELECT *, regexp_extract(resource_pattern, '^[^*?\\[\\\\]*') AS literal FROM assets),
-        lengths AS (SELECT DISTINCT length(literal) AS n FROM patterns),
-        keyed AS (
-            SELECT f.resource, l.n, left(f.resource, l.n) AS prefix
-            FROM fresh f, lengths l WHERE length(f.resource) >= l.n),
-        matched AS (
-            SELECT k.resource, a.data_category, a.jurisdiction, a.site, a.resource_pattern, a.specificity
-            FROM keyed k JOIN patterns a ON a.literal = k.prefix AND length(a.literal) = k.n
-            WHERE k.resource GLOB a.resource_pattern)
-        SELECT f.resource,
-               arg_max(m.data_category, m.specificity), arg_max(m.jurisdiction, m.specificity),
-               arg_max(m.site, m.specificity), arg_max(m.resource_pattern, m.specificity)
-        FROM fresh f LEFT JOIN matched m ON m.resource = f.resource
-        GROUP BY f.resource""").fetchone()[0]
+    with progress.track(con, "Categorising resources"):
+        return con.execute(f"""INSERT INTO resource_categories
+            WITH fresh AS (
+                SELECT DISTINCT resource FROM access_events e WHERE resource IS NOT NULL{where}
+                AND NOT EXISTS (SELECT 1 FROM resource_categories rc WHERE rc.resource = e.resource)),
+            patterns AS (
+                SELECT *, regexp_extract(resource_pattern, '^[^*?\\[\\\\]*') AS literal FROM assets),
+            lengths AS (SELECT DISTINCT length(literal) AS n FROM patterns),
+            keyed AS (
+                SELECT f.resource, l.n, left(f.resource, l.n) AS prefix
+                FROM fresh f, lengths l WHERE length(f.resource) >= l.n),
+            matched AS (
+                SELECT k.resource, a.data_category, a.jurisdiction, a.site, a.resource_pattern, a.specificity
+                FROM keyed k JOIN patterns a ON a.literal = k.prefix AND length(a.literal) = k.n
+                WHERE k.resource GLOB a.resource_pattern)
+            SELECT f.resource,
+                   arg_max(m.data_category, m.specificity), arg_max(m.jurisdiction, m.specificity),
+                   arg_max(m.site, m.specificity), arg_max(m.resource_pattern, m.specificity)
+            FROM fresh f LEFT JOIN matched m ON m.resource = f.resource
+            GROUP BY f.resource""").fetchone()[0]

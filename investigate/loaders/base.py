@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from .. import schema
+from .. import progress, schema
 from ..errors import InvestigateError, MappingError, RejectedRecordError, UnreadableInputError
 from ..workspace import Workspace
 from .mapping import Mapping, mapping_from
@@ -265,11 +265,12 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                 last_rowid = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {table}").fetchall()[0][0]
                 staged = None
                 try:
-                    staged = (loader.stage(con, source, mp, options=options) if options
-                              else loader.stage(con, source, mp)) or StageOutput()
+                    with progress.track(con, f"Reading {source.path.name}", source.size, "B"):
+                        staged = (loader.stage(con, source, mp, options=options) if options
+                                  else loader.stage(con, source, mp)) or StageOutput()
                     if staged.pipeline is not None:
                         _write_streamed(con, result, table, format, display, source.sha256, strict, staged,
-                                        last_rowid)
+                                        last_rowid, source.size)
                     else:
                         _write_staged(con, result, table, format, display, source.sha256, strict, last_rowid)
                 finally:
@@ -287,6 +288,8 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
             _drop_temps(con)
     except InvestigateError:
         raise
+    except duckdb.OutOfMemoryException as exc:  # the file is fine: the memory limit is not
+        raise ws.memory_error(exc, display) from None
     except duckdb.Error as exc:
         raise UnreadableInputError(display, f"cannot be read as {format}: {_clean_duckdb_message(exc)}") from None
     return result
@@ -366,10 +369,11 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
         if first:
             raise RejectedRecordError(display, *first)
     cols = ", ".join(_columns(table))
-    loaded = con.execute(
-        f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
-        f"SELECT {cols}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL AND __apart IS NULL",
-        [format, display]).fetchone()[0]
+    with progress.track(con, f"Writing {Path(display).name}", total, "rows"):
+        loaded = con.execute(
+            f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
+            f"SELECT {cols}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL AND __apart IS NULL",
+            [format, display]).fetchone()[0]
     _finish(con, result, table, format, display, sha, strict, loaded, bad_sql,
             f"SELECT __rec, __apart, __raw FROM {STAGED} WHERE __apart IS NOT NULL", total, last_rowid)
 
@@ -380,7 +384,7 @@ def _used(values: dict, sql: str) -> dict:
 
 
 def _write_streamed(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-                    strict: bool, staged: StageOutput, last_rowid: int) -> None:
+                    strict: bool, staged: StageOutput, last_rowid: int, size: int | None = None) -> None:
     from .typed import Params
 
     cols = ", ".join(_columns(table))
@@ -390,10 +394,11 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
     # and every field parsed and typed twice (twice the time for vpc_flow). Reset here, or by
     # _load_settings when the statement fails.
     con.execute("SET disabled_optimizers = 'filter_pushdown'")
-    loaded = con.execute(
-        f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
-        f"SELECT {cols}, $format, $file, __rec FROM ({good}) WHERE __reason IS NULL AND __apart IS NULL",
-        {**p.values, "format": format, "file": display}).fetchone()[0]
+    with progress.track(con, f"Reading {Path(display).name}", size, "B"):
+        loaded = con.execute(
+            f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
+            f"SELECT {cols}, $format, $file, __rec FROM ({good}) WHERE __reason IS NULL AND __apart IS NULL",
+            {**p.values, "format": format, "file": display}).fetchone()[0]
     con.execute("RESET disabled_optimizers")
     # Counting the records is a scan without parsing; only when some were not loaded does a
     # second pass parse those, and only those, for their reasons.

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from .. import progress
 from ..errors import QueryError
 from ..workspace import Workspace
 
@@ -170,7 +171,10 @@ def run_query(ws: Workspace, name: str, query_dirs=None, **params) -> pd.DataFra
     query = get_query(name, query_dirs)
     bound = bind_params(query, params)
     try:
-        return ws.sql(query.text, bound).df()
+        with progress.track(ws.con, f"Query {name}"):
+            return ws.sql(query.text, bound).df()
+    except duckdb.OutOfMemoryException as exc:
+        raise ws.memory_error(exc, f"query {name}") from None
     except duckdb.CatalogException as exc:
         if "enriched" in str(exc) or "ip_locations" in str(exc):
             raise QueryError(f"query {name} needs the enriched views: load reference data first "
