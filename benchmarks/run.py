@@ -262,7 +262,7 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
         times, n = [], 0
         for _ in range(runs):
             t = time.perf_counter()
-            n = len(inv.run_query(ws, q.name, **params[q.name]))
+            n = _stream(ws, q, params[q.name])
             times.append(time.perf_counter() - t)
         scan = sum(base[t] for t in tables) if tables else None
         row = {"query": q.name, "seconds": statistics.median(times), "runs": times, "rows": n,
@@ -273,6 +273,15 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
     ws.close()
     _remove(tmp / "case.duckdb")
     return enrichment, rows
+
+
+def _stream(ws, query, params: dict) -> int:
+    """Run a query as run_query does, its result fetched as Arrow batches and counted: a listing
+    of millions of rows is what a user writes to a file, not what a DataFrame should hold."""
+    from investigate.queries import bind_params
+
+    reader = ws.sql(query.text, bind_params(query, params)).fetch_record_batch(1_000_000)
+    return sum(batch.num_rows for batch in reader)
 
 
 def bench_pandas(data: Path, tmp: Path, runs: int, memory: str, say) -> dict:
@@ -341,6 +350,8 @@ def markdown(r: dict) -> str:
     if r.get("queries"):
         lines += [f"## Queries against a plain scan of the tables they read (target: at most "
                   f"{TARGETS['query']:g}x)", "",
+                  "Each result fetched as Arrow batches and counted. The plain scan reads every row of the "
+                  "columns the queries filter and join on (`count(*)` alone is answered from metadata).", "",
                   "| query | time | rows | / scan | |", "|---|---:|---:|---:|---|"]
         for q in r["queries"]:
             ratio = "-" if q["ratio"] is None else f"{q['ratio']:.2f}x"
