@@ -230,11 +230,11 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
         fn()
         return time.perf_counter() - t
 
-    scans = [timed(lambda: ws.sql("CREATE TEMP TABLE bench_out AS SELECT * FROM access_events"))
+    scans = [timed(lambda: ws.sql("CREATE TABLE bench_out AS SELECT * FROM access_events"))
              for _ in range(runs)]
     lookups = [timed(lambda: (locate_addresses(ws, everything=True), categorise_resources(ws, everything=True)))
                for _ in range(runs)]
-    views = [timed(lambda: ws.sql("CREATE TEMP TABLE bench_out AS SELECT * FROM access_enriched"))
+    views = [timed(lambda: ws.sql("CREATE TABLE bench_out AS SELECT * FROM access_enriched"))
              for _ in range(runs)]
     ws.sql("DROP TABLE IF EXISTS bench_out")
     enrichment = {"case_load_seconds": loaded, "events": ws.count("access_events"),
