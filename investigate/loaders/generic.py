@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from ..errors import MappingError
-from .base import STAGED, STRUCTURAL, Loader, register
+from .base import STAGED, STRUCTURAL, Loader, StageOutput, register
 from .mapping import Mapping, check_expression
 from .native import json_records
 from .sources import SourceFile, header_fields
@@ -137,6 +137,11 @@ class CsvLoader(Loader):
             FROM __typed t ASOF LEFT JOIN steps s ON t.__rec > s.good_before""")
 
 
+def _json_path(src) -> str:
+    """A mapped JSON source as a path: its own, or its top-level key."""
+    return src.path if src.path is not None else '$."' + src.column.replace('"', '\\"') + '"'
+
+
 @register
 class JsonLinesLoader(Loader):
     name = "jsonl"
@@ -145,34 +150,40 @@ class JsonLinesLoader(Loader):
     needs_mapping = True
     extensions = (".jsonl", ".ndjson", ".json")
 
-    def stage(self, con, source: SourceFile, mapping: Mapping) -> None:
+    def stage(self, con, source: SourceFile, mapping: Mapping) -> StageOutput:
         _check_expressions(con, mapping)
         if mapping.encoding not in (None, "utf-8") or source.encoding != "utf-8":
             raise MappingError(f"{source.path}: JSON Lines must be UTF-8 (RFC 8259); convert the "
                                "file first, e.g. with iconv")
         records, cleanup = json_records(con, source)
-        p = Params()
-        lines = records(p)
-        from_sql = f"(SELECT __rec, __line, TRY_CAST(__line AS JSON) AS __j FROM {lines})"
         top_keys = [s.column for s in mapping.columns.values() if s.column is not None]
+        sources = [s for s in mapping.columns.values() if s.value is None and s.expr is None]
+        paths = list(dict.fromkeys(_json_path(s) for s in sources))
 
-        def ref(src) -> str:
-            path = src.path if src.path is not None else '$."' + src.column.replace('"', '\\"') + '"'
-            return f"json_extract_string(__j, {p.add(path, 'VARCHAR')})"
+        def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
+            # Streamed like the native JSON formats: nothing the size of the file is staged,
+            # and every mapped field comes out of one parse of the record (a JSON value is text:
+            # each json_extract_string on it parsed the record again).
+            if count_only:
+                return f"SELECT __rec FROM {records(p, parts=False)}"
+            lines = records(p, exclude=exclude)
+            from_sql = (f"(SELECT *, try(json_extract_string(__line, {p.add(paths, 'VARCHAR[]')})) AS __f "
+                        f"FROM (SELECT __rec, __line, TRY_CAST(__line AS JSON) AS __j FROM {lines}))")
 
-        # extra = the object without the mapped top-level keys (a merge patch with nulls removes them)
-        patch = p.add(json.dumps(dict.fromkeys(top_keys)), "JSON")
-        sql = build_select(
-            mapping, ref, from_sql, rec_sql="__rec", raw_sql="__line",
-            extra_sql=f"CASE WHEN json_type(__j) = 'OBJECT' THEN json_merge_patch(__j, {patch}) END",
-            id_prefix=source.sha256[:12], p=p,
-            pre_reasons=[("__j IS NULL", "'not valid JSON'"),
-                         ("json_type(__j) <> 'OBJECT'",
-                          "'not a JSON object (a JSON ' || lower(json_type(__j)) || ')'")])
-        try:
-            con.execute(f"CREATE TEMP TABLE {STAGED} AS {sql}", p.values)
-        finally:
-            cleanup()
+            def ref(src) -> str:
+                return f"__f[{paths.index(_json_path(src)) + 1}]"
+
+            # extra = the object without the mapped top-level keys (a merge patch with nulls removes them)
+            patch = p.add(json.dumps(dict.fromkeys(top_keys)), "JSON")
+            return build_select(
+                mapping, ref, from_sql, rec_sql="__rec", raw_sql="__line",
+                extra_sql=f"CASE WHEN json_type(__j) = 'OBJECT' THEN json_merge_patch(__j, {patch}) END",
+                id_prefix=source.sha256[:12], p=p,
+                pre_reasons=[("__j IS NULL", "'not valid JSON'"),
+                             ("json_type(__j) <> 'OBJECT'",
+                              "'not a JSON object (a JSON ' || lower(json_type(__j)) || ')'")])
+
+        return StageOutput(pipeline=pipeline, cleanup=cleanup)
 
 
 @register
