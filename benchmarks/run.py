@@ -195,7 +195,9 @@ def bench_ingest(data: Path, tmp: Path, runs: int, memory: str, wanted, say) -> 
                "duckdb": _median(raw), "investigate": _median(ours)}
         row["ratio"] = row["investigate"]["seconds"] / row["duckdb"]["seconds"]
         rows.append(row)
-        say(f"ingest {row['label']:<22} {row['records']:>12,} records {row['ratio']:6.2f}x DuckDB's read")
+        say(f"ingest {row['label']:<22} {row['records']:>12,} records: DuckDB {row['duckdb']['seconds']:.1f} s, "
+            f"investigate {row['investigate']['seconds']:.1f} s ({row['ratio']:.2f}x), peak "
+            f"{row['duckdb']['peak_mb']:,.0f} / {row['investigate']['peak_mb']:,.0f} MB")
     return rows
 
 
@@ -274,7 +276,7 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
         row["ratio"] = row["seconds"] / scan if scan else None
         row["view_ratio"] = row["seconds"] / counted if counted else None
         rows.append(row)
-        say(f"query {q.name:<28} {row['seconds']:7.2f} s" + (f" {row['ratio']:6.2f}x a scan" if scan else ""))
+        say(f"query {q.name:<28} {row['seconds']:7.2f} s {n:>12,} rows" + (f" {row['ratio']:6.2f}x a scan" if scan else ""))
     ws.close()
     _remove(tmp / "case.duckdb")
     return enrichment, rows
@@ -285,7 +287,7 @@ def _stream(ws, query, params: dict) -> int:
     of millions of rows is what a user writes to a file, not what a DataFrame should hold."""
     from investigate.queries import bind_params
 
-    reader = ws.sql(query.text, bind_params(query, params)).fetch_record_batch(1_000_000)
+    reader = ws.sql(query.text, bind_params(query, params)).to_arrow_reader(1_000_000)
     return sum(batch.num_rows for batch in reader)
 
 
@@ -422,22 +424,29 @@ def main(argv=None) -> int:
                   "memory_limit": args.memory_limit, "machine": machine(),
                   "data_records": sum(f["case_records"] + f["bulk_records"] for f in made["formats"]),
                   "data_mb": sum(f.stat().st_size for f in data.rglob("*") if f.is_file()) / 2**20}
+        out = Path(args.results)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"{result['date']}-scale{result['scale']:g}"
+
+        def save():  # after every section: a long run that fails late keeps what it measured
+            result["seconds"] = round(time.perf_counter() - started, 1)
+            (out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=float) + "\n", encoding="utf-8")
+            (out / f"{stem}.md").write_text(markdown(result) + "\n", encoding="utf-8")
+
         if "ingest" not in skip:
             result["ingest"] = bench_ingest(data, tmp, args.runs, args.memory_limit, wanted, say)
+            save()
         if "workspace" not in skip:
             result["enrichment"], result["queries"] = bench_workspace(data, tmp, args.runs, args.memory_limit, say)
+            save()
         if "pandas" not in skip:
             result["pandas"] = bench_pandas(data, tmp, args.runs, args.memory_limit, say)
+            save()
         if "reproduce" not in skip:
             result["reproduce"] = bench_reproduce(tmp, args.runs, say)
-        result["seconds"] = round(time.perf_counter() - started, 1)
+        save()
 
     table = markdown(result)
-    out = Path(args.results)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{result['date']}-scale{result['scale']:g}"
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=float) + "\n", encoding="utf-8")
-    (out / f"{stem}.md").write_text(table + "\n", encoding="utf-8")
     print(table)
     print(f"\nwritten: {out / stem}.json and .md ({result['seconds']:.0f} s)")
     return 0
