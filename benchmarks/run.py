@@ -285,9 +285,9 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
 def _stream(ws, query, params: dict) -> int:
     """Run a query as run_query does, its result fetched as Arrow batches and counted: a listing
     of millions of rows is what a user writes to a file, not what a DataFrame should hold."""
-    from investigate.queries import bind_params
+    from investigate.queries import arrow_reader, bind_params
 
-    reader = ws.sql(query.text, bind_params(query, params)).to_arrow_reader(1_000_000)
+    reader = arrow_reader(ws, query.text, bind_params(query, params), 1_000_000)
     return sum(batch.num_rows for batch in reader)
 
 

@@ -18,7 +18,7 @@ from .errors import (InvestigateError, MappingError, MemoryLimitError, QueryErro
 from .findings import Finding, compute as compute_finding, provenance, run_findings, verify
 from .findings import write as write_findings
 from .loaders import LoadResult, detect_format, formats, ingest, ingest_file, load_mapping
-from .queries import get_query, list_queries, run_query
+from .queries import get_query, list_queries, run_query, write_query
 from .workspace import Workspace
 
 
@@ -59,5 +59,6 @@ __all__ = [
     "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
     "load_mapping", "load_reference", "provenance", "read_manifest", "refresh_views", "reproduce",
     "run_check", "run_checks", "run_findings", "run_notebook", "run_query", "verify", "write_findings",
+    "write_query",
     "write_report",
 ]

@@ -115,19 +115,13 @@ def cmd_query(args) -> int:
         return 0
     if not args.workspace or not args.name:
         raise InvestigateError("query needs WORKSPACE and NAME (or --list)")
-    with _open(args, read_only=True) as ws:
-        df = queries.run_query(ws, args.name, **_params(args.param))
-    if args.output:
-        out = Path(args.output)
-        suffix = out.suffix.lower()
-        if suffix == ".parquet":
-            df.to_parquet(out, index=False)
-        elif suffix == ".json":
-            out.write_text(df.to_json(orient="records", date_format="iso", indent=2), encoding="utf-8")
-        else:
-            df.to_csv(out, index=False)
-        print(f"{len(df)} rows -> {out}")
+    if args.output:  # written as the rows come: a listing of millions never sits in memory
+        with _open(args, read_only=True) as ws:
+            rows = queries.write_query(ws, args.name, args.output, **_params(args.param))
+        print(f"{rows} rows -> {args.output}")
     else:
+        with _open(args, read_only=True) as ws:
+            df = queries.run_query(ws, args.name, **_params(args.param))
         import pandas as pd
 
         with pd.option_context("display.max_rows", args.max_rows, "display.width", 200,

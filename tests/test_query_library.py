@@ -3,6 +3,7 @@ and every parameter bound (a value with a quote in it matches as a value and inj
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 
 import pandas as pd
@@ -275,3 +276,34 @@ def test_the_query_reference_is_generated_from_the_headers():
 
     written = (Path(__file__).resolve().parents[1] / "docs" / "queries.md").read_text(encoding="utf-8")
     assert written == library_markdown(), "docs/queries.md is out of date: run `make docs`"
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".json"])
+def test_write_query_writes_every_row_as_run_query_returns_it(world, tmp_path, suffix):
+    out = tmp_path / f"listing{suffix}"
+    expected = inv.run_query(world, "cross_border_access")
+    assert inv.write_query(world, "cross_border_access", out) == len(expected) > 0
+    if suffix == ".parquet":
+        got = pd.read_parquet(out)
+    elif suffix == ".csv":
+        got = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    else:
+        got = pd.DataFrame(json.loads(out.read_text(encoding="utf-8")))
+    assert list(got.columns) == list(expected.columns)
+    assert got["event_id"].tolist() == expected["event_id"].tolist()
+    assert got["bytes"].fillna(-1).astype(int).tolist() == expected["bytes"].fillna(-1).astype(int).tolist()
+    if suffix == ".parquet":
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    else:  # times as text, in UTC
+        assert got["ts"].str[:19].str.replace("T", " ").tolist() == \
+            expected["ts"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist()
+
+
+def test_write_query_leaves_no_file_on_an_error(world, tmp_path):
+    out = tmp_path / "timeline.csv"
+    with pytest.raises(inv.QueryError, match="entity"):
+        inv.write_query(world, "entity_timeline", out)
+    assert not out.exists()
+    with pytest.raises(inv.QueryError):
+        inv.write_query(world, "cross_border_access", out, start="not a time")
+    assert not out.exists()

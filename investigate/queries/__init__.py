@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 from datetime import date, datetime, timezone
@@ -170,9 +171,62 @@ def run_query(ws: Workspace, name: str, query_dirs=None, **params) -> pd.DataFra
     """
     query = get_query(name, query_dirs)
     bound = bind_params(query, params)
+    with _query_errors(ws, name), progress.track(ws.con, f"Query {name}"):
+        return ws.sql(query.text, bound).df()
+
+
+def write_query(ws: Workspace, name: str, path, query_dirs=None, **params) -> int:
+    """Run a named query and write its result to ``path`` as the rows come, never holding all
+    of them: Parquet (``.parquet``) or CSV (any other name; ISO times in UTC, text quoted).
+    ``.json`` is written from a DataFrame, for results that fit in memory. Returns the rows
+    written; on an error the file is removed, so no half-written result is left behind.
+
+    Examples
+    --------
+    >>> write_query(ws, "cross_border_access", "cross_border.parquet", category="us_user_data")
+    """
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        df = run_query(ws, name, query_dirs, **params)
+        out.write_text(df.to_json(orient="records", date_format="iso", indent=2), encoding="utf-8")
+        return len(df)
+    query = get_query(name, query_dirs)
+    bound = bind_params(query, params)
+    rows = 0
     try:
-        with progress.track(ws.con, f"Query {name}"):
-            return ws.sql(query.text, bound).df()
+        with _query_errors(ws, name), progress.track(ws.con, f"Query {name}"):
+            reader = arrow_reader(ws, query.text, bound)
+            writer = (pq.ParquetWriter(out, reader.schema) if suffix == ".parquet"
+                      else pa_csv.CSVWriter(out, reader.schema))
+            with writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def arrow_reader(ws: Workspace, sql: str, params: dict, batch_rows: int = 100_000):
+    """The result of ``sql`` as a stream of Arrow record batches, made as they are read."""
+    # DuckDB 2 refuses a new streamed result while a statement's result is still open, even
+    # one that was fetched: it is closed first.
+    complete = getattr(ws.con, "complete", None)
+    if complete is not None:
+        complete()
+    return ws.con.sql(sql, params=params).to_arrow_reader(batch_rows)
+
+
+@contextmanager
+def _query_errors(ws: Workspace, name: str):
+    """DuckDB's errors as the query's own: memory, and a missing view or table."""
+    try:
+        yield
     except duckdb.OutOfMemoryException as exc:
         raise ws.memory_error(exc, f"query {name}") from None
     except duckdb.CatalogException as exc:
