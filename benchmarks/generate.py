@@ -32,7 +32,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -75,7 +75,6 @@ class Format:
     separator: str = "\n"                       # between records
     manifest_input: dict | None = None          # the case.yml input the bulk files form
     salt: int = 0                               # each format draws its own records
-    tokens: list[str] = field(default_factory=list)   # a sample of templates: which tokens occur
 
 
 def _open_text(path: Path):
@@ -277,7 +276,8 @@ def formats(out: Path) -> list[Format]:
                uuid, iso_ms, day, path=_cloudtrail_path,
                header=lambda part, d: '{"Records":[', footer=lambda part, d: "]}\n", separator=",", salt=4),
         Format("pgaudit", "access",
-               lambda o: sorted(p for p in (o / "exports_native/postgresql").rglob("*.log.gz") if "-bulk" not in p.name),
+               lambda o: sorted(p for p in (o / "exports_native/postgresql").rglob("*.log.gz")
+                                if "-bulk" not in p.name),
                _pgaudit_audit_records, _pgaudit_template, "''", "strftime(@t, '%Y-%m-%d %H:%M:%S.%g')", month,
                path=lambda site, m: f"exports_native/postgresql/{site}/postgresql-{m}-bulk.log.gz", salt=5),
         Format("web_access", "access",
@@ -289,8 +289,9 @@ def formats(out: Path) -> list[Format]:
                "''", "(epoch_us(@t) // 1000000)::VARCHAR", day, path=_vpc_path,
                header=lambda part, d: vpc_head + "\n", salt=7),
         Format("zeek_conn", "flow",
-               lambda o: sorted(p for p in (o / "exports_flows/zeek").glob("conn.*.log.gz") if "-bulk" not in p.name),
-               lambda p: (line for line in _lines(p) if not line.startswith("#")), _zeek_template, "'B' || lpad(i::VARCHAR, 17, '0')",
+               lambda o: sorted((o / "exports_flows/zeek").glob("conn.*.log.gz")),
+               lambda p: (line for line in _lines(p) if not line.startswith("#")), _zeek_template,
+               "'B' || lpad(i::VARCHAR, 17, '0')",
                "format('{}.{:06d}', epoch_us(@t) // 1000000, epoch_us(@t) % 1000000)", month,
                path=lambda part, m: f"exports_flows/zeek/conn-bulk.{m}.log.gz", header=_zeek_header(out),
                footer=lambda part, m: f"#close\t{m}-28-23-59-59\n", salt=8),
@@ -303,20 +304,31 @@ FORMAT_SETS = {
 }
 
 
-def _templates(fmt: Format, out: Path) -> tuple[list[str], list[str], list[int], int]:
-    parts, templates, durations, read = [], [], [], 0
+@dataclass
+class Drawn:
+    """What a format's bulk records are drawn from: the case's well-formed records as
+    templates, with the part (file group) and duration of each, and how many records it read."""
+
+    parts: list[str]
+    templates: list[str]
+    durations: list[int]
+    read: int
+
+
+def _drawn(fmt: Format, out: Path) -> Drawn:
+    drawn = Drawn([], [], [], 0)
     for path in fmt.files(out):
         for record in fmt.records(path):
-            read += 1
+            drawn.read += 1
             made = fmt.template(path, record)
             if made is not None:
-                parts.append(made[0])
-                templates.append(made[1])
-                durations.append(made[2])
-    return parts, templates, durations, read
+                drawn.parts.append(made[0])
+                drawn.templates.append(made[1])
+                drawn.durations.append(made[2])
+    return drawn
 
 
-def _bulk_sql(fmt: Format) -> str:
+def _bulk_sql(fmt: Format, templates: list[str]) -> str:
     """One block of bulk records: part, file period and the records joined, in time order."""
     # Record i gets the i-th of n even steps over the period, moved by up to one step: times
     # never go backwards between blocks, and the file of a record follows from its time. The
@@ -329,7 +341,7 @@ def _bulk_sql(fmt: Format) -> str:
     line = "tpl"
     for token, value in ((ID, fmt.id_sql.replace("@salt", str(fmt.salt))),
                          (T0, fmt.time_sql.replace("@t", "t")), (T1, fmt.time_sql.replace("@t", "t1"))):
-        if any(token in tpl for tpl in fmt.tokens):
+        if any(token in tpl for tpl in templates):
             line = f"replace({line}, '{token}', {value})"
     return f"""
         SELECT part, period, string_agg(line, $sep ORDER BY i) AS text
@@ -383,20 +395,18 @@ class _Files:
             self._close(part)
 
 
-def write_bulk(con: duckdb.DuckDBPyConnection, out: Path, fmt: Format, n: int) -> dict:
-    """Write ``n`` bulk records of ``fmt``; what was written."""
-    parts, templates, durations, read = _templates(fmt, out)
-    if not templates:
+def write_bulk(con: duckdb.DuckDBPyConnection, out: Path, fmt: Format, drawn: Drawn, n: int) -> dict:
+    """Write ``n`` bulk records of ``fmt`` drawn from ``drawn``; what was written."""
+    if not drawn.templates:
         raise SystemExit(f"{fmt.name}: the case has no well-formed record to draw from")
     con.execute("""CREATE OR REPLACE TEMP TABLE bulk_vocabulary AS
                    SELECT generate_subscripts($tpl, 1) - 1 AS k, unnest($part) AS part,
                           unnest($tpl) AS tpl, unnest($dur) AS dur""",
-                {"part": parts, "tpl": templates, "dur": durations})
+                {"part": drawn.parts, "tpl": drawn.templates, "dur": drawn.durations})
     step = (END_US - START_US) / max(n, 1)
-    params = {"v": len(templates), "start": START_US, "step": step, "jitter": max(int(step), 1),
+    params = {"v": len(drawn.templates), "start": START_US, "step": step, "jitter": max(int(step), 1),
               "sep": fmt.separator}
-    fmt.tokens = templates[:50]
-    sql = _bulk_sql(fmt)
+    sql = _bulk_sql(fmt, drawn.templates)
     files = _Files(out, fmt)
     # While DuckDB makes one block, a second thread writes (and gzips) the one before: both
     # release the GIL while they work.
@@ -410,7 +420,7 @@ def write_bulk(con: duckdb.DuckDBPyConnection, out: Path, fmt: Format, n: int) -
         if pending is not None:
             pending.result()
     files.close()
-    return {"format": fmt.name, "case_records": read, "drawn_from": len(templates), "bulk_records": n,
+    return {"format": fmt.name, "case_records": drawn.read, "drawn_from": len(drawn.templates), "bulk_records": n,
             "files": len(files.written), "bulk_paths": files.written}
 
 
@@ -438,10 +448,11 @@ def generate(scale: float, out, *, seed: int = 20221, formats_wanted=FORMAT_SETS
     # Each format grows by the factor that brings its kind (access events, flows) to the
     # target, measured on the case's primary exports (case.yml), which the native and flow logs
     # log again.
+    drawn = {id(f): _drawn(f, out) for f in every if f in fmts or f.manifest_input is not None}
     base = {"access": 0, "flow": 0}
     for fmt in every:
         if fmt.manifest_input is not None:
-            base[fmt.kind] += _templates(fmt, out)[3]
+            base[fmt.kind] += drawn[id(fmt)].read
     target = scale * MILLION
     result = {"scale": scale, "seed": seed, "target_per_kind": int(target), "formats": []}
     con = duckdb.connect(config={"preserve_insertion_order": True})
@@ -451,7 +462,7 @@ def generate(scale: float, out, *, seed: int = 20221, formats_wanted=FORMAT_SETS
     primary_total = {"access": 0, "flow": 0}
     for fmt in fmts:
         t = time.perf_counter()
-        read = _templates(fmt, out)[3]
+        read = drawn[id(fmt)].read
         factor = target / base[fmt.kind] if base[fmt.kind] else 0
         total = int(round(read * factor))
         if fmt.manifest_input is not None:
@@ -460,7 +471,7 @@ def generate(scale: float, out, *, seed: int = 20221, formats_wanted=FORMAT_SETS
                 total = int(target) - primary_total[fmt.kind]
             primary_total[fmt.kind] += total
         n = max(total - read, 0)
-        done = write_bulk(con, out, fmt, n) if n else {"format": fmt.name, "case_records": read,
+        done = write_bulk(con, out, fmt, drawn[id(fmt)], n) if n else {"format": fmt.name, "case_records": read,
                                                         "bulk_records": 0, "files": 0, "bulk_paths": []}
         done["seconds"] = round(time.perf_counter() - t, 2)
         result["formats"].append(done)
