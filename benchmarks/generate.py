@@ -135,8 +135,7 @@ def _flow_template(_path: Path, line: str):
 # --- native access logs: CloudTrail, pgaudit, the gateway's web log ---------------------------
 
 def _cloudtrail_files(out: Path) -> list[Path]:
-    return sorted(p for p in (out / "exports_native/AWSLogs").glob("*/CloudTrail/*/*/*/*/*.json.gz")
-                  if "_bulk" not in p.name)
+    return sorted((out / "exports_native/AWSLogs").glob("*/CloudTrail/*/*/*/*/*.json.gz"))
 
 
 def _cloudtrail_records(path: Path) -> Iterator[str]:
@@ -201,7 +200,7 @@ def _web_template(_path: Path, line: str):
 # --- flow logs: VPC flow logs, Zeek conn.log ---------------------------------------------------
 
 def _vpc_files(out: Path) -> list[Path]:
-    return sorted(p for p in (out / "exports_flows/vpcflow/AWSLogs").rglob("*.log.gz") if "_bulk" not in p.name)
+    return sorted((out / "exports_flows/vpcflow/AWSLogs").rglob("*.log.gz"))
 
 
 def _vpc_template(path: Path, line: str):
@@ -276,8 +275,7 @@ def formats(out: Path) -> list[Format]:
                uuid, iso_ms, day, path=_cloudtrail_path,
                header=lambda part, d: '{"Records":[', footer=lambda part, d: "]}\n", separator=",", salt=4),
         Format("pgaudit", "access",
-               lambda o: sorted(p for p in (o / "exports_native/postgresql").rglob("*.log.gz")
-                                if "-bulk" not in p.name),
+               lambda o: sorted((o / "exports_native/postgresql").rglob("*.log.gz")),
                _pgaudit_audit_records, _pgaudit_template, "''", "strftime(@t, '%Y-%m-%d %H:%M:%S.%g')", month,
                path=lambda site, m: f"exports_native/postgresql/{site}/postgresql-{m}-bulk.log.gz", salt=5),
         Format("web_access", "access",

@@ -199,17 +199,19 @@ def required(query) -> list[str]:
             or re.search(rf"^--\s*param\s+{name}\s+[A-Z]+\s+required\b", query.text, re.M)]
 
 
-def plan(queries) -> dict[str, dict]:
-    """Each query's parameters: the required ones from KNOWN_VALUES, partner_org wherever it is
-    declared; the others at their defaults. Stops on a required parameter it has no value for."""
+def plan(queries, known: dict | None = None) -> dict[str, dict]:
+    """Each query's parameters: the required ones from ``known`` (default KNOWN_VALUES),
+    partner_org wherever it is declared; the others at their defaults. Stops on a required
+    parameter it has no value for."""
+    known = KNOWN_VALUES if known is None else known
     out = {}
     for q in queries:
-        unknown = [p for p in required(q) if p not in KNOWN_VALUES]
+        unknown = [p for p in required(q) if p not in known]
         if unknown:
             sys.exit(f"benchmarks/queries.py: query {q.name} requires the parameter {unknown[0]} "
                      f"({q.params[unknown[0]].doc}), and this benchmark has no value for it: "
                      f"add one to KNOWN_VALUES")
-        out[q.name] = {p: KNOWN_VALUES[p] for p in q.params if p in required(q) or p in ALWAYS_GIVEN}
+        out[q.name] = {p: known[p] for p in q.params if p in required(q) or p in ALWAYS_GIVEN}
     return out
 
 

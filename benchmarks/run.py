@@ -23,6 +23,7 @@ long as both sides ran in the same run.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -52,17 +53,22 @@ def measure(code: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-PEAK = """
-def _peak_mb():
+def _peak_mb() -> float:
+    """This process's peak resident memory in MiB (VmHWM; ru_maxrss where /proc is missing)."""
     try:
-        for line in open('/proc/self/status'):
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
     except OSError:
         pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-"""
+
+
+# The timed children run the same function (not an import of this module, whose imports would
+# count in a child's peak).
+PEAK = inspect.getsource(_peak_mb)
 
 RAW_READ = PEAK + """
 import json, sys, time, duckdb
@@ -177,7 +183,7 @@ def _median(runs: list[dict]) -> dict:
 
 
 def bench_ingest(data: Path, tmp: Path, runs: int, memory: str, wanted, say) -> list[dict]:
-    engine = f"{int(generate_engine_share(memory))}MiB"
+    engine = f"{int(engine_share_mib(memory))}MiB"
     rows = []
     for entry in ingest_inputs(data, wanted):
         raw, ours = [], []
@@ -201,7 +207,7 @@ def bench_ingest(data: Path, tmp: Path, runs: int, memory: str, wanted, say) -> 
     return rows
 
 
-def generate_engine_share(memory: str) -> float:
+def engine_share_mib(memory: str) -> float:
     """DuckDB's own read gets the share of the limit a workspace gives DuckDB (in MiB)."""
     from investigate.workspace import ENGINE_SHARE, parse_size
     return parse_size(memory) * ENGINE_SHARE / 2**20
@@ -252,10 +258,8 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
     known = dict(query_bench.KNOWN_VALUES)
     busiest = ws.sql("SELECT actor_id FROM access_events GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
     known.update(partner_org=case["partner_org"], entity=busiest, actor=busiest, actor_id=busiest)
-    query_bench.KNOWN_VALUES.clear()
-    query_bench.KNOWN_VALUES.update(known)
     listed = inv.list_queries()
-    params = query_bench.plan(listed)
+    params = query_bench.plan(listed, known)
     def baseline(sql):
         return statistics.median(timed(lambda: ws.sql(sql).fetchall(), drop=False) for _ in range(runs))
 
@@ -280,20 +284,8 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
     ws.close()
     _remove(tmp / "case.duckdb")
     # This process ran nothing else as heavy (the other sections run in processes of their own).
-    enrichment["process_peak_mb"] = _own_peak_mb()
+    enrichment["process_peak_mb"] = _peak_mb()
     return enrichment, rows
-
-
-def _own_peak_mb() -> float:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _stream(ws, query, params: dict) -> int:
