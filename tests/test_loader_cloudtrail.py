@@ -171,7 +171,8 @@ def test_hostile_delivery_files_give_rejects_and_leave_no_temporary_copy(ws, tmp
     result = load(ws, tmp_path, text=surrogate, name="surrogate.json")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
     assert result.rejects[0].reason == "not valid JSON"  # DuckDB's reader refuses lone surrogates
-    assert '"eventName":"Put\\ud800"' in result.rejects[0].raw
+    # The record as written in the file (its own bytes, escape and spacing kept).
+    assert '"eventName": "Put\\ud800"' in result.rejects[0].raw
     deep = '{"Records": [' + json.dumps(event()) + ', {"a": ' + "[" * 50_000 + "]" * 50_000 + "}]}"
     result = load(ws, tmp_path, text=deep, name="deep.json")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)

@@ -149,10 +149,10 @@ def big_csv(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def big_workspace(big_csv, tmp_path_factory):
-    """A workspace file loaded with ``big_csv`` at a limit whose DuckDB share (114 MiB) the load's
+    """A workspace file loaded with ``big_csv`` at a limit whose DuckDB share (57 MiB) the load's
     work exceeds (see the test without spilling), on one thread; and the load's result."""
     path = tmp_path_factory.mktemp("ws") / "big.duckdb"
-    with Workspace.open(path, memory_limit="200MB", threads=1) as ws:
+    with Workspace.open(path, memory_limit="100MB", threads=1) as ws:
         result = ingest_file(ws, big_csv, "csv", mapping=MAPPING)
         counts = ws.sql("SELECT count(*), count(DISTINCT event_id), count(DISTINCT resource) "
                         "FROM access_events").fetchone()
@@ -166,12 +166,12 @@ def test_a_load_larger_than_memory_spills_to_disk(big_workspace):
 
 
 def test_the_same_load_without_spilling_fails_with_a_clear_error(big_csv, tmp_path):
-    with Workspace.open(tmp_path / "ws.duckdb", memory_limit="200MB", threads=1, temp_directory="") as ws:
+    with Workspace.open(tmp_path / "ws.duckdb", memory_limit="100MB", threads=1, temp_directory="") as ws:
         with pytest.raises(MemoryLimitError) as raised:
             ingest_file(ws, big_csv, "csv", mapping=MAPPING)
         assert ws.count("access_events") == 0 and ws.count("ingests") == 0  # all or nothing
     message = str(raised.value)
-    assert message.startswith(f"{big_csv}: out of memory within the workspace's memory limit of 200MB")
+    assert message.startswith(f"{big_csv}: out of memory within the workspace's memory limit of 100MB")
     assert "spilling is off" in message
     assert '--memory-limit 1GB' in message and "INVESTIGATE_MEMORY_LIMIT=1GB" in message
 

@@ -38,8 +38,8 @@ class AzureSigninLoader(JsonSpecLoader):
     def sniff(self, head: str) -> int:
         return 100 if _SIGNIN.search(head) else 0
 
-    def stage(self, con, source, mapping) -> StageOutput:
-        out = super().stage(con, source, mapping)
+    def stage_batch(self, con, sources, mapping) -> StageOutput:
+        out = super().stage_batch(con, sources, mapping)
         inner = out.pipeline
         # A missing value becomes a JSON null, which the merge patch leaves out: absent, not ''.
         pairs = ", ".join(f"'{key}', {expr}" for key, expr in PROVIDER_GEO.items())

@@ -22,6 +22,7 @@ from .. import progress, schema
 from ..errors import InvestigateError, MappingError, RejectedRecordError, UnreadableInputError
 from ..workspace import Workspace
 from .mapping import Mapping, mapping_from
+from .records import MIN_PART_BYTES
 from .sources import SourceFile, head_bytes, inspect
 
 STAGED = "__staged"
@@ -96,10 +97,17 @@ class Loader:
     needs_mapping: bool = False
     extensions: tuple[str, ...] = ()
     options: dict[str, str] = {}    # option name -> what it means (passed to stage as options=)
+    batch: bool = False             # whether stage_batch() can load several files at once
 
     def stage(self, con: duckdb.DuckDBPyConnection, source: SourceFile,
               mapping: Mapping | None) -> StageOutput | None:
         """Create ``__staged`` (and optionally ``__structural``) for one file."""
+        raise NotImplementedError
+
+    def stage_batch(self, con: duckdb.DuckDBPyConnection, sources: list[SourceFile],
+                    mapping: Mapping | None) -> StageOutput:
+        """Stream several files as one (loaders with ``batch``): like :meth:`stage`, but the
+        pipeline's rows carry ``__file``, the file's number in ``sources`` from 1."""
         raise NotImplementedError
 
     def skip_reason(self, source: SourceFile) -> str | None:
@@ -220,40 +228,79 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     MappingError
         The mapping is invalid or names a column the file does not have.
     """
+    mp = _mapping_for(path, format, mapping)
+    item = _prepare(ws, path, format, mp)
+    if not item.result.skipped:
+        _load(ws, [item], mp, strict=strict, options=options)
+    return item.result
+
+
+def _mapping_for(path, format: str, mapping) -> Mapping | None:
     loader = get_loader(format) if format != "auto" else None
     mp = mapping_from(mapping, default_table=loader.table if loader else None)
     if loader is not None and loader.needs_mapping and mp is None:
         raise MappingError(f"{path}: format {format!r} needs a mapping file (--mapping FILE) that "
                            "says which source column fills which canonical column; see docs/mappings.md")
+    return mp
+
+
+@dataclass
+class _Item:
+    """A file hashed and checked, ready to load (or skipped: ``result.skipped``)."""
+
+    source: SourceFile
+    loader: Loader
+    result: LoadResult
+    chosen: str = ""    # "format auto: <name>" when the format was detected
+
+    @property
+    def display(self) -> str:
+        return self.result.path
+
+
+def _prepare(ws: Workspace, path, format: str, mp: Mapping | None) -> _Item:
+    """Hash the file, tell its format, and skip it when it holds nothing to load or is in the
+    workspace already."""
     source = inspect(path)
-    display = str(source.path)
     chosen = ""
     if format == "auto":
         loader, format = detect_format(source)
         chosen = f"format auto: {format}"
+    else:
+        loader = get_loader(format)
     table = loader.table or mp.table
-    result = LoadResult(path=display, format=format, table=table, sha256=source.sha256, note=chosen)
+    item = _Item(source, loader, LoadResult(path=str(source.path), format=format, table=table,
+                                            sha256=source.sha256, note=chosen), chosen)
     skip = loader.skip_reason(source)
     if skip:
-        result.skipped, result.note = True, "; ".join(filter(None, [chosen, f"not loaded: {skip}"]))
-        return result
+        item.result.skipped, item.result.note = True, _join(chosen, f"not loaded: {skip}")
+        return item
     seen = _already_ingested(ws, source.sha256)
     if seen:
-        result.skipped = True
-        result.note = f"already ingested (same sha256) from {seen[0]} at {seen[1]:%Y-%m-%d %H:%M:%S} UTC"
-        return result
+        item.result.skipped = True
+        item.result.note = f"already ingested (same sha256) from {seen[0]} at {seen[1]:%Y-%m-%d %H:%M:%S} UTC"
+    return item
 
+
+def _load(ws: Workspace, items: list[_Item], mp: Mapping | None, *, strict: bool,
+          options: dict | None) -> None:
+    """Load files of one format in one transaction: one file, or a batch of small ones (read,
+    typed and written by one statement; see :func:`iter_ingest`). All or nothing."""
+    loader, format, table = items[0].loader, items[0].result.format, items[0].result.table
+    sources = [it.source for it in items]
     con = ws.con
     try:
         with _load_settings(con), ws.transaction():
-            # The hash goes in first: a file is on record before any of its rows.
+            # The hashes go in first: a file is on record before any of its rows.
             con.execute(
                 "INSERT INTO ingests (path, sha256, bytes, format, target_table, loader_version, "
-                "mapping_sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-                [display, source.sha256, source.size, format, table, f"{format}/{loader.version}",
-                 mp.sha256 if mp else None])
-            if source.empty:
-                result.note = _join(chosen, "empty file: no records")
+                "mapping_sha256, loaded_at) SELECT unnest($paths), unnest($shas), unnest($sizes), $format, "
+                "$table, $version, $mapping, now()",
+                {"paths": [it.display for it in items], "shas": [s.sha256 for s in sources],
+                 "sizes": [s.size for s in sources], "format": format, "table": table,
+                 "version": f"{format}/{loader.version}", "mapping": mp.sha256 if mp else None})
+            if len(items) == 1 and sources[0].empty:
+                items[0].result.note = _join(items[0].result.note, "empty file: no records")
             else:
                 if options:
                     unknown = set(options) - set(getattr(loader, "options", {}))
@@ -264,35 +311,46 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
                 # Rows appended in this transaction come after every rowid there is now.
                 last_rowid = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {table}").fetchall()[0][0]
                 staged = None
+                name = sources[0].path.name if len(items) == 1 else f"{len(items)} {format} files"
+                size = sum(s.size for s in sources)
                 try:
-                    with progress.track(con, f"Reading {source.path.name}", source.size, "B"):
-                        staged = (loader.stage(con, source, mp, options=options) if options
-                                  else loader.stage(con, source, mp)) or StageOutput()
+                    with progress.track(con, f"Reading {name}", size, "B"):
+                        stage = loader.stage if len(items) == 1 else loader.stage_batch
+                        arg = sources[0] if len(items) == 1 else sources
+                        staged = (stage(con, arg, mp, options=options) if options
+                                  else stage(con, arg, mp)) or StageOutput()
                     if staged.pipeline is not None:
-                        _write_streamed(con, result, table, format, display, source.sha256, strict, staged,
-                                        last_rowid, source.size)
+                        _write_streamed(con, items, table, strict, staged, last_rowid, size)
                     else:
-                        _write_staged(con, result, table, format, display, source.sha256, strict, last_rowid)
+                        _write_staged(con, items[0], table, strict, last_rowid)
                 finally:
                     if staged is not None and staged.cleanup:
                         staged.cleanup()
-                result.note = _join(result.note, staged.note)
-                if result.rows_read == 0:
-                    result.note = _join(chosen, "no records")
+                for it in items:
+                    it.result.note = _join(it.result.note, staged.note)
+                    if it.result.rows_read == 0:
+                        it.result.note = _join(it.chosen, "no records")
                 _locate_new_values(ws, table, last_rowid)
             con.execute(
-                "UPDATE ingests SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, rows_set_apart = ?, "
-                "ts_min = ?, ts_max = ? WHERE sha256 = ?",
-                [result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_set_apart,
-                 result.ts_min, result.ts_max, source.sha256])
+                "UPDATE ingests SET rows_read = u.rows_read, rows_loaded = u.rows_loaded, "
+                "rows_rejected = u.rows_rejected, rows_set_apart = u.rows_set_apart, ts_min = u.ts_min, "
+                "ts_max = u.ts_max FROM (SELECT unnest($shas) AS sha256, unnest($read) AS rows_read, "
+                "unnest($loaded) AS rows_loaded, unnest($rejected) AS rows_rejected, "
+                "unnest($apart) AS rows_set_apart, unnest($ts_min::TIMESTAMPTZ[]) AS ts_min, "
+                "unnest($ts_max::TIMESTAMPTZ[]) AS ts_max) AS u WHERE ingests.sha256 = u.sha256",
+                {"shas": [s.sha256 for s in sources], "read": [it.result.rows_read for it in items],
+                 "loaded": [it.result.rows_loaded for it in items],
+                 "rejected": [it.result.rows_rejected for it in items],
+                 "apart": [it.result.rows_set_apart for it in items],
+                 "ts_min": [it.result.ts_min for it in items], "ts_max": [it.result.ts_max for it in items]})
             _drop_temps(con)
     except InvestigateError:
         raise
     except duckdb.OutOfMemoryException as exc:  # the file is fine: the memory limit is not
-        raise ws.memory_error(exc, display) from None
+        raise ws.memory_error(exc, items[0].display if len(items) == 1 else f"{len(items)} files") from None
     except duckdb.Error as exc:
-        raise UnreadableInputError(display, f"cannot be read as {format}: {_clean_duckdb_message(exc)}") from None
-    return result
+        what = items[0].display if len(items) == 1 else f"one of {len(items)} files"
+        raise UnreadableInputError(what, f"cannot be read as {format}: {_clean_duckdb_message(exc)}") from None
 
 
 def _locate_new_values(ws: Workspace, table: str, last_rowid: int) -> None:
@@ -325,45 +383,58 @@ def _columns(table: str) -> list[str]:
     return [c for c in schema.columns(table) if c not in ("source_format", "source_file", "source_record")]
 
 
-def _finish(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-            strict: bool, loaded: int, bad_sql: str, apart_sql: str, total: int, last_rowid: int) -> None:
+def _finish(con, items: list[_Item], table: str, strict: bool, loaded: dict[int, int], bad_sql: str,
+            apart_sql: str, totals: dict[int, int], last_rowid: int) -> None:
     """Rejects, records set apart, counts, the contract check and the time range, the same for
-    both writers. The rows this file added are those after ``last_rowid`` (an earlier version
-    of a file at the same path has rows with the same source_file)."""
-    first_bad = con.execute(f"SELECT * FROM ({bad_sql}) ORDER BY __rec NULLS LAST LIMIT ?",
-                            [MAX_REJECTS_IN_RESULT]).fetchall()
+    both writers and for every file of a batch (``__file`` in ``bad_sql``/``apart_sql``, the
+    keys of ``loaded``/``totals``: the file's number, from 1). The rows these files added are
+    those after ``last_rowid`` (an earlier version of a file at the same path has rows with the
+    same source_file)."""
+    format = items[0].result.format
+    first_bad = con.execute(
+        f"SELECT __file, __rec, __reason, __raw FROM ({bad_sql}) "
+        f"QUALIFY row_number() OVER (PARTITION BY __file ORDER BY __rec NULLS LAST) <= ? "
+        f"ORDER BY __file, __rec NULLS LAST", [MAX_REJECTS_IN_RESULT]).fetchall()
     if strict and first_bad:
-        rec, reason, _ = first_bad[0]
-        raise RejectedRecordError(display, rec, reason)
-    rejected = con.execute(f"INSERT INTO rejects SELECT ?, ?, __rec, __reason, __raw FROM ({bad_sql})",
-                           [display, sha]).fetchone()[0]
-    apart = con.execute(f"INSERT INTO set_apart SELECT ?, ?, __rec, __apart, __raw FROM ({apart_sql})",
-                        [display, sha]).fetchone()[0]
-    if loaded + rejected + apart != total:  # the contract itself: never drop a record silently
-        raise InvestigateError(f"{display}: read {total} records but loaded {loaded}, rejected "
-                               f"{rejected} and set apart {apart}; this is a bug in the {format} "
-                               "loader, please report it")
-    result.rows_read, result.rows_loaded, result.rows_rejected = total, loaded, rejected
-    result.rows_set_apart = apart
+        no, rec, reason, _ = first_bad[0]
+        raise RejectedRecordError(items[no - 1].display, rec, reason)
+    by_file = {"files": [it.display for it in items], "shas": [it.source.sha256 for it in items]}
+    con.execute(f"INSERT INTO rejects SELECT $files[__file], $shas[__file], __rec, __reason, __raw "
+                f"FROM ({bad_sql})", by_file)
+    con.execute(f"INSERT INTO set_apart SELECT $files[__file], $shas[__file], __rec, __apart, __raw "
+                f"FROM ({apart_sql})", by_file)
+    rejected = dict(con.execute(f"SELECT __file, count(*) FROM ({bad_sql}) GROUP BY ALL").fetchall())
+    apart = dict(con.execute(f"SELECT __file, count(*) FROM ({apart_sql}) GROUP BY ALL").fetchall())
     ts_col = "ts" if table == "access_events" else "ts_start"
-    result.ts_min, result.ts_max = con.execute(
-        f"SELECT min({ts_col}), max({ts_col}) FROM {table} WHERE rowid > ?", [last_rowid]).fetchone()
-    result.rejects = [Reject(r, reason, raw) for r, reason, raw in first_bad]
+    ranges = {f: (lo, hi) for f, lo, hi in con.execute(
+        f"SELECT source_file, min({ts_col}), max({ts_col}) FROM {table} WHERE rowid > ? GROUP BY ALL",
+        [last_rowid]).fetchall()}
+    for no, it in enumerate(items, start=1):
+        r = it.result
+        r.rows_read, r.rows_loaded = totals.get(no, 0), loaded.get(no, 0)
+        r.rows_rejected, r.rows_set_apart = rejected.get(no, 0), apart.get(no, 0)
+        if r.rows_loaded + r.rows_rejected + r.rows_set_apart != r.rows_read:
+            # The contract itself: never drop a record silently.
+            raise InvestigateError(f"{it.display}: read {r.rows_read} records but loaded {r.rows_loaded}, "
+                                   f"rejected {r.rows_rejected} and set apart {r.rows_set_apart}; this is "
+                                   f"a bug in the {format} loader, please report it")
+        r.ts_min, r.ts_max = ranges.get(it.display, (None, None))
+        r.rejects = [Reject(rec, reason, raw) for f, rec, reason, raw in first_bad if f == no]
 
 
 def _structural_sql(con) -> str:
     has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                       [STRUCTURAL]).fetchone()[0]
-    return f" UNION ALL SELECT __rec, __reason, __raw FROM {STRUCTURAL}" if has else ""
+    return f" UNION ALL SELECT __file, __rec, __reason, __raw FROM {STRUCTURAL}" if has else ""
 
 
-def _write_staged(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-                  strict: bool, last_rowid: int) -> None:
+def _write_staged(con, item: _Item, table: str, strict: bool, last_rowid: int) -> None:
+    format, display = item.result.format, item.display
     structural = _structural_sql(con)
     total = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()[0]
     if structural:
         total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
-    bad_sql = f"SELECT __rec, __reason, __raw FROM {STAGED} WHERE __reason IS NOT NULL" + structural
+    bad_sql = f"SELECT 1 AS __file, __rec, __reason, __raw FROM {STAGED} WHERE __reason IS NOT NULL" + structural
     if strict:  # before anything is written
         first = con.execute(f"SELECT __rec, __reason FROM ({bad_sql}) ORDER BY __rec LIMIT 1").fetchone()
         if first:
@@ -374,8 +445,9 @@ def _write_staged(con, result: LoadResult, table: str, format: str, display: str
             f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
             f"SELECT {cols}, ?, ?, __rec FROM {STAGED} WHERE __reason IS NULL AND __apart IS NULL",
             [format, display]).fetchone()[0]
-    _finish(con, result, table, format, display, sha, strict, loaded, bad_sql,
-            f"SELECT __rec, __apart, __raw FROM {STAGED} WHERE __apart IS NOT NULL", total, last_rowid)
+    _finish(con, [item], table, strict, {1: loaded}, bad_sql,
+            f"SELECT 1 AS __file, __rec, __apart, __raw FROM {STAGED} WHERE __apart IS NOT NULL",
+            {1: total}, last_rowid)
 
 
 def _used(values: dict, sql: str) -> dict:
@@ -383,10 +455,13 @@ def _used(values: dict, sql: str) -> dict:
     return {k: v for k, v in values.items() if re.search(rf"\${k}\b", sql)}
 
 
-def _write_streamed(con, result: LoadResult, table: str, format: str, display: str, sha: str,
-                    strict: bool, staged: StageOutput, last_rowid: int, size: int | None = None) -> None:
+def _write_streamed(con, items: list[_Item], table: str, strict: bool, staged: StageOutput,
+                    last_rowid: int, size: int | None = None) -> None:
+    """Write the good records of one file or a batch straight from the pipeline, then count and
+    collect the rest (see :class:`StageOutput`)."""
     from .typed import Params
 
+    files = [it.display for it in items]
     cols = ", ".join(_columns(table))
     p = Params()
     good = staged.pipeline(p)
@@ -394,30 +469,45 @@ def _write_streamed(con, result: LoadResult, table: str, format: str, display: s
     # and every field parsed and typed twice (twice the time for vpc_flow). Reset here, or by
     # _load_settings when the statement fails.
     con.execute("SET disabled_optimizers = 'filter_pushdown'")
-    with progress.track(con, f"Reading {Path(display).name}", size, "B"):
-        loaded = con.execute(
+    name = Path(files[0]).name if len(files) == 1 else f"{len(files)} files"
+    with progress.track(con, f"Reading {name}", size, "B"):
+        inserted = con.execute(
             f"INSERT INTO {table} ({cols}, source_format, source_file, source_record) "
-            f"SELECT {cols}, $format, $file, __rec FROM ({good}) WHERE __reason IS NULL AND __apart IS NULL",
-            {**p.values, "format": format, "file": display}).fetchone()[0]
+            f"SELECT {cols}, $format, $files[__file], __rec FROM ({good}) "
+            f"WHERE __reason IS NULL AND __apart IS NULL",
+            {**p.values, "format": items[0].result.format, "files": files}).fetchone()[0]
     con.execute("RESET disabled_optimizers")
+    if len(files) == 1:
+        loaded = {1: inserted}
+    else:
+        by_path = dict(con.execute(f"SELECT source_file, count(*) FROM {table} WHERE rowid > ? GROUP BY ALL",
+                                   [last_rowid]).fetchall())
+        loaded = {no: by_path.get(f, 0) for no, f in enumerate(files, start=1)}
     # Counting the records is a scan without parsing; only when some were not loaded does a
     # second pass parse those, and only those, for their reasons.
     pc = Params()
     counting = staged.pipeline(pc, count_only=True)
-    total = con.execute(f"SELECT count(*) FROM ({counting})", _used(pc.values, counting)).fetchone()[0]
+    totals = dict(con.execute(f"SELECT __file, count(*) FROM ({counting}) GROUP BY ALL",
+                              _used(pc.values, counting)).fetchall())
     structural = _structural_sql(con)
     if structural:
-        total += con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]
+        for no, n in con.execute(f"SELECT __file, count(*) FROM {STRUCTURAL} GROUP BY ALL").fetchall():
+            totals[no] = totals.get(no, 0) + n
     p2 = Params()
-    if total > loaded:
-        loaded_recs = f"SELECT source_record FROM {table} WHERE rowid > {p2.add(last_rowid, 'BIGINT')}"
-        rest = f"SELECT __rec, __reason, __apart, __raw FROM ({staged.pipeline(p2, loaded_recs)})"
+    short = [no for no in range(1, len(files) + 1) if totals.get(no, 0) > loaded[no]]
+    if short:
+        # Each file's second pass leaves out the records it loaded (its rows after last_rowid).
+        first = p2.add(last_rowid, "BIGINT")
+        exclude = {no: f"SELECT source_record FROM {table} WHERE rowid > {first} "
+                       f"AND source_file = {p2.add(files[no - 1], 'VARCHAR')}" for no in short}
+        rest = f"SELECT __file, __rec, __reason, __apart, __raw FROM ({staged.pipeline(p2, exclude)})"
     else:
-        rest = "SELECT NULL::BIGINT AS __rec, NULL AS __reason, NULL AS __apart, NULL AS __raw WHERE false"
+        rest = ("SELECT NULL::INTEGER AS __file, NULL::BIGINT AS __rec, NULL AS __reason, NULL AS __apart, "
+                "NULL AS __raw WHERE false")
     con.execute(f"CREATE TEMP TABLE __rest AS {rest}", _used(p2.values, rest))
-    _finish(con, result, table, format, display, sha, strict, loaded,
-            "SELECT __rec, __reason, __raw FROM __rest WHERE __reason IS NOT NULL" + structural,
-            "SELECT __rec, __apart, __raw FROM __rest WHERE __apart IS NOT NULL", total, last_rowid)
+    _finish(con, items, table, strict, loaded,
+            "SELECT __file, __rec, __reason, __raw FROM __rest WHERE __reason IS NOT NULL" + structural,
+            "SELECT __file, __rec, __apart, __raw FROM __rest WHERE __apart IS NOT NULL", totals, last_rowid)
 
 
 def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:
@@ -434,9 +524,27 @@ def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:
     return out
 
 
+# Small files of a format that can (Loader.batch) are loaded together: one statement reads,
+# types and writes them all, planned once, in one transaction. Every file costs about 100 ms
+# otherwise, whatever its size (planning the statement, looking up new values, committing):
+# CloudTrail and flow logs come as thousands of small files. A file large enough to be read
+# in parts (records.MIN_PART_BYTES) goes on its own.
+BATCH_FILES = 500
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+def _batchable(item: _Item) -> bool:
+    return (item.loader.batch and not item.result.skipped and not item.source.empty
+            and item.source.content_bytes < 2 * MIN_PART_BYTES)
+
+
 def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False,
                 options: dict | None = None):
-    """Load files and directories one by one, yielding ``(path, result, error)`` for each.
+    """Load files and directories, yielding ``(path, result, error)`` for each, in order.
+
+    Each file is all or nothing. Consecutive small files of a format that allows it are loaded
+    as a batch, in one transaction; if the batch fails, its files are loaded again one by one,
+    so the file at fault gets its own error and the others load.
 
     With ``format="auto"``, a file found in a directory that no format recognises is skipped
     with a note (a folder of exports often holds a README or a manifest); a file named directly
@@ -447,17 +555,77 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     loader = None if format == "auto" else get_loader(format)
-    for path, from_dir in expand_paths(paths, loader):
+    found = expand_paths(paths, loader)
+    try:
+        mp = _mapping_for(found[0][0] if found else "", format, mapping)
+    except InvestigateError as exc:
+        for path, _ in found:
+            yield path, None, exc
+        return
+    pending: list[tuple[Path, _Item]] = []
+
+    def load_one(path: Path, item: _Item):
         try:
-            yield path, ingest_file(ws, path, format, mapping=mapping, strict=strict, options=options), None
+            if not item.result.skipped:
+                _load(ws, [item], mp, strict=strict, options=options)
+            return path, item.result, None
+        except InvestigateError as exc:
+            return path, None, exc
+
+    def flush():
+        batch = pending[:]
+        pending.clear()
+        if len(batch) > 1:
+            try:
+                _load(ws, [it for _, it in batch], mp, strict=strict, options=options)
+            except InvestigateError:
+                # Rolled back: each file on its own, prepared afresh (the batch may have
+                # counted some of them), so the one at fault gets its own error.
+                for path, _ in batch:
+                    try:
+                        item = _prepare(ws, path, format, mp)
+                    except InvestigateError as exc:
+                        yield path, None, exc
+                        continue
+                    yield load_one(path, item)
+                return
+            for path, item in batch:
+                yield path, item.result, None
+        elif batch:
+            yield load_one(*batch[0])
+
+    for path, from_dir in found:
+        try:
+            item = _prepare(ws, path, format, mp)
         except UnknownFormatError as exc:
+            yield from flush()
             if not from_dir:
                 yield path, None, exc
                 continue
             yield path, LoadResult(path=str(path.absolute()), format="auto", table=None, sha256="",
                                    skipped=True, note="format not recognised"), None
+            continue
         except InvestigateError as exc:
+            yield from flush()
             yield path, None, exc
+            continue
+        if pending and (not _batchable(item) or item.loader is not pending[0][1].loader
+                        or len(pending) >= BATCH_FILES
+                        or sum(it.source.content_bytes for _, it in pending) + item.source.content_bytes > BATCH_BYTES
+                        or any(it.source.sha256 == item.source.sha256 for _, it in pending)):
+            duplicate = any(it.source.sha256 == item.source.sha256 for _, it in pending)
+            yield from flush()
+            if duplicate:  # a copy of a file in the batch just loaded: skipped now
+                try:
+                    item = _prepare(ws, path, format, mp)
+                except InvestigateError as exc:
+                    yield path, None, exc
+                    continue
+        if _batchable(item):
+            pending.append((path, item))
+        else:
+            yield load_one(path, item)
+    yield from flush()
 
 
 def ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool = False,

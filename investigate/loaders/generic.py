@@ -96,7 +96,7 @@ class CsvLoader(Loader):
         return (f"read_csv({p.add(str(source.path))}, columns={columns}, auto_detect=false, {args}, "
                 "store_rejects=true, rejects_table='__csv_rejects', rejects_scan='__csv_scans')"), names
 
-    def stage(self, con, source: SourceFile, mapping: Mapping) -> None:
+    def stage(self, con, source: SourceFile, mapping: Mapping) -> StageOutput:
         _check_expressions(con, mapping)
         p = Params()
         reader, available = self._reader(source, mapping, p)
@@ -105,40 +105,61 @@ class CsvLoader(Loader):
         resolved = _resolve_columns(mapping, available, source, hint)
         mapped = {resolved[c] for c in mapping.source_columns()}
 
-        aliases = ", ".join(quote_ident(c) for c in available) + ", __ord"
-        from_sql = f"{reader} WITH ORDINALITY AS __src({aliases})"
-        sql = build_select(
-            mapping, lambda s: quote_ident(resolved[s.column]), from_sql,
-            rec_sql="__ord",
-            raw_sql=_json_object_sql(available, p),
-            extra_sql=_json_object_sql([c for c in available if c not in mapped], p),
-            id_prefix=source.sha256[:12], p=p)
-        con.execute(f"CREATE TEMP TABLE __typed AS {sql}", p.values)
+        # The fields as text, read on every core, then typed on every core: with insertion
+        # order kept, the rows of a fresh table follow each other in the file's order, so the
+        # rowid gives a record's rank among the records the reader could split. (WITH
+        # ORDINALITY, the other way to number them, keeps the read and all the typing after
+        # it on one thread.) If the read fails, the load's own settings are reset once its
+        # transaction is over.
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"CREATE TEMP TABLE __csv AS SELECT * FROM {reader}", p.values)
+        con.execute("SET preserve_insertion_order = false")
+        first, last, count = con.execute("SELECT min(rowid), max(rowid), count(*) FROM __csv").fetchone()
+        rank = f"rowid - {int(first or 0)} + 1"
+        if count and last - first + 1 != count:  # rowids with gaps: numbered the slow way
+            con.execute("DROP TABLE __csv")
+            con.execute(f"CREATE TEMP TABLE __csv AS SELECT *, ordinality AS __ordinal FROM {reader} "
+                        "WITH ORDINALITY", p.values)
+            rank = "__ordinal"
 
         # Records the CSV reader could not split into the header's fields. DuckDB reports them by
         # line; with one line per record, record = line - header lines.
         header_lines = 1 if mapping.header else 0
         con.execute(f"""
             CREATE TEMP TABLE {STRUCTURAL} AS
-            SELECT line - {header_lines} AS __rec,
+            SELECT 1 AS __file, line - {header_lines} AS __rec,
                    string_agg(lower(error_type) || ': ' || error_message, '; ') AS __reason,
                    any_value(csv_line) AS __raw
             FROM __csv_rejects GROUP BY line""")
-        # Good rows only know their rank among good rows (__rec = ordinality); shift each by the
-        # number of structural rejects before it (none to shift by in a well-formed file: the
-        # join would cost a third of the write).
-        if not con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]:
-            con.execute(f"CREATE TEMP VIEW {STAGED} AS SELECT * FROM __typed")
-            return
-        con.execute(f"""
-            CREATE TEMP VIEW {STAGED} AS
-            WITH bad AS (
-                SELECT __rec - row_number() OVER (ORDER BY __rec) AS good_before,
-                       row_number() OVER (ORDER BY __rec) AS n
-                FROM {STRUCTURAL}),
-            steps AS (SELECT good_before, max(n) AS n FROM bad GROUP BY good_before)
-            SELECT t.* REPLACE (t.__rec + coalesce(s.n, 0) AS __rec)
-            FROM __typed t ASOF LEFT JOIN steps s ON t.__rec > s.good_before""")
+        # Good rows only know their rank among good rows; shift each by the number of
+        # structural rejects before it (none to shift by in a well-formed file: the join would
+        # cost a third of the write).
+        numbered = f"(SELECT *, {rank} AS __ord FROM __csv)"
+        if con.execute(f"SELECT count(*) FROM {STRUCTURAL}").fetchone()[0]:
+            numbered = f"""(
+                WITH bad AS (
+                    SELECT __rec - row_number() OVER (ORDER BY __rec) AS good_before,
+                           row_number() OVER (ORDER BY __rec) AS n
+                    FROM {STRUCTURAL}),
+                steps AS (SELECT good_before, max(n) AS n FROM bad GROUP BY good_before)
+                SELECT c.*, c.__rank + coalesce(s.n, 0) AS __ord
+                FROM (SELECT *, {rank} AS __rank FROM __csv) c ASOF LEFT JOIN steps s ON c.__rank > s.good_before)"""
+
+        def pipeline(p: Params, exclude=None, count_only: bool = False) -> str:
+            if count_only:  # the structural rejects are counted from __structural
+                return "SELECT 1 AS __file, rowid AS __rec FROM __csv"
+            rows = numbered
+            if exclude is not None:
+                kept = f"__ord NOT IN ({exclude[1]})" if exclude.get(1) else ("true" if 1 in exclude else "false")
+                rows = f"(SELECT * FROM {numbered} WHERE {kept})"
+            return build_select(
+                mapping, lambda s: quote_ident(resolved[s.column]), rows,
+                rec_sql="__ord",
+                raw_sql=_json_object_sql(available, p),
+                extra_sql=_json_object_sql([c for c in available if c not in mapped], p),
+                id_prefix=source.sha256[:12], p=p)
+
+        return StageOutput(pipeline=pipeline)
 
 
 def _json_path(src) -> str:
@@ -153,26 +174,31 @@ class JsonLinesLoader(Loader):
                    "documents (an array, a {\"records\": [...]} wrapper, pretty-printed objects)")
     needs_mapping = True
     extensions = (".jsonl", ".ndjson", ".json")
+    batch = True
 
     def stage(self, con, source: SourceFile, mapping: Mapping) -> StageOutput:
+        return self.stage_batch(con, [source], mapping)
+
+    def stage_batch(self, con, sources: list[SourceFile], mapping: Mapping) -> StageOutput:
         _check_expressions(con, mapping)
-        if mapping.encoding not in (None, "utf-8") or source.encoding != "utf-8":
-            raise MappingError(f"{source.path}: JSON Lines must be UTF-8 (RFC 8259); convert the "
-                               "file first, e.g. with iconv")
-        records, cleanup = json_records(con, source)
+        for source in sources:
+            if mapping.encoding not in (None, "utf-8") or source.encoding != "utf-8":
+                raise MappingError(f"{source.path}: JSON Lines must be UTF-8 (RFC 8259); convert the "
+                                   "file first, e.g. with iconv")
+        records, cleanup = json_records(con, sources)
         top_keys = [s.column for s in mapping.columns.values() if s.column is not None]
-        sources = [s for s in mapping.columns.values() if s.value is None and s.expr is None]
-        paths = list(dict.fromkeys(_json_path(s) for s in sources))
+        read = [s for s in mapping.columns.values() if s.value is None and s.expr is None]
+        paths = list(dict.fromkeys(_json_path(s) for s in read))
 
         def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
             # Streamed like the native JSON formats: nothing the size of the file is staged,
             # and every mapped field comes out of one parse of the record (a JSON value is text:
             # each json_extract_string on it parsed the record again).
             if count_only:
-                return f"SELECT __rec FROM {records(p, parts=False)}"
+                return f"SELECT __file, __rec FROM {records(p, parts=False)}"
             lines = records(p, exclude=exclude)
             from_sql = (f"(SELECT *, try(json_extract_string(__line, {p.add(paths, 'VARCHAR[]')})) AS __f "
-                        f"FROM (SELECT __rec, __line, TRY_CAST(__line AS JSON) AS __j FROM {lines}))")
+                        f"FROM (SELECT __file, __rec, __line, TRY_CAST(__line AS JSON) AS __j FROM {lines}))")
 
             def ref(src) -> str:
                 return f"__f[{paths.index(_json_path(src)) + 1}]"
@@ -182,7 +208,7 @@ class JsonLinesLoader(Loader):
             return build_select(
                 mapping, ref, from_sql, rec_sql="__rec", raw_sql="__line",
                 extra_sql=f"CASE WHEN json_type(__j) = 'OBJECT' THEN json_merge_patch(__j, {patch}) END",
-                id_prefix=source.sha256[:12], p=p,
+                id_prefix=[s.sha256[:12] for s in sources], p=p, file_sql="__file",
                 pre_reasons=[("__j IS NULL", "'not valid JSON'"),
                              ("json_type(__j) <> 'OBJECT'",
                               "'not a JSON object (a JSON ' || lower(json_type(__j)) || ')'")])

@@ -31,7 +31,7 @@ import yaml
 
 from .base import STRUCTURAL, Loader, StageOutput
 from .mapping import Mapping, parse_mapping
-from .records import document_records, is_line_oriented, lines_sql
+from .records import RecordFile, batch_lines_sql, document_records, is_line_oriented
 from .sources import SourceFile
 from .typed import Params, build_select, quote_ident
 
@@ -99,64 +99,97 @@ class SpecLoader(Loader):
         hits = sum(1 for needle in self.spec.sniff if needle in head)
         return 0 if not self.spec.sniff else round(100 * hits / len(self.spec.sniff))
 
-    def _select(self, from_sql: str, p: Params, source: SourceFile, *, extra_sql: str,
+    def _select(self, from_sql: str, p: Params, sources: SourceFile | list[SourceFile], *, extra_sql: str,
                 pre_reasons, raw_sql: str = "__line") -> str:
+        """The typed records of ``from_sql``: one file's, or a batch's (a list of files, the
+        rows told apart by ``__file``)."""
         if self.spec.derived:
             # Computed once here, so an expression several columns need is not repeated.
             derived = ", ".join(f"({expr}) AS {quote_ident(name)}" for name, expr in self.spec.derived.items())
             from_sql = f"(SELECT *, {derived} FROM {from_sql})"
         return build_select(self.spec.mapping, lambda s: quote_ident(s.column), from_sql,
                             rec_sql="__rec", raw_sql=raw_sql, extra_sql=extra_sql,
-                            id_prefix=source.sha256[:12], p=p, pre_reasons=pre_reasons,
-                            apart_sql=self.spec.set_apart)
+                            id_prefix=_id_prefixes(sources), p=p, pre_reasons=pre_reasons,
+                            apart_sql=self.spec.set_apart,
+                            file_sql="1" if isinstance(sources, SourceFile) else "__file")
+
+
+def _id_prefixes(sources: SourceFile | list[SourceFile]) -> str | list[str]:
+    """Generated event ids start with the file's sha256[:12] (one per file of a batch)."""
+    if isinstance(sources, SourceFile):
+        return sources.sha256[:12]
+    return [s.sha256[:12] for s in sources]
 
 
 def _structural_from(con, problems) -> None:
-    con.execute(f"CREATE TEMP TABLE {STRUCTURAL} (__rec BIGINT, __reason VARCHAR, __raw VARCHAR)")
+    """``__structural``: ``(file, record, reason, raw)`` of records that could not be split out."""
+    con.execute(f"CREATE TEMP TABLE {STRUCTURAL} (__file INTEGER, __rec BIGINT, __reason VARCHAR, __raw VARCHAR)")
     if problems:
-        con.executemany(f"INSERT INTO {STRUCTURAL} VALUES (?, ?, ?)", problems)
+        con.executemany(f"INSERT INTO {STRUCTURAL} VALUES (?, ?, ?, ?)", problems)
 
 
-def json_records(con, source: SourceFile):
-    """The file's JSON records, whatever its shape: returns a function giving the SQL of
-    ``(__rec, __line)`` (it can be read more than once) and a cleanup function. Records that
-    cannot be split out go to ``__structural``."""
-    if is_line_oriented(source):
-        return (lambda p, parts=True, exclude=None: lines_sql(source, p, parts=parts, exclude=exclude)), (lambda: None)
-    doc = document_records(source)
-    _structural_from(con, doc.problems)
-    return (lambda p, parts=True, exclude=None: lines_sql(source, p, path=doc.path, parts=parts,
-                                                          exclude=exclude)), doc.cleanup
+def json_records(con, sources: SourceFile | list[SourceFile]):
+    """The JSON records of one file or of a batch (``__file`` tells their rows apart), whatever
+    each file's shape: returns a function giving the SQL of ``(__file, __rec, __line)`` (it can
+    be read more than once) and a cleanup function. Records that cannot be split out go to
+    ``__structural``."""
+    if isinstance(sources, SourceFile):
+        sources = [sources]
+    files, problems, docs = [], [], []
+    try:
+        for no, source in enumerate(sources, start=1):
+            if is_line_oriented(source):
+                files.append(RecordFile(no, source))
+                continue
+            doc = document_records(source)
+            docs.append(doc)
+            files.append(RecordFile(no, source, doc.path))
+            problems.extend((no, *problem) for problem in doc.problems)
+        _structural_from(con, problems)
+    except BaseException:
+        _cleanup(docs)
+        raise
+    return (lambda p, parts=True, exclude=None: batch_lines_sql(files, p, parts=parts, exclude=exclude)), \
+        (lambda: _cleanup(docs))
+
+
+def _cleanup(docs) -> None:
+    for doc in docs:
+        doc.cleanup()
 
 
 class JsonSpecLoader(SpecLoader):
     """JSON records (lines, wrappers, arrays, pretty-printed): fields read in one parse."""
 
     extensions = (".json", ".jsonl", ".ndjson", ".log")
+    batch = True
 
     def stage(self, con, source: SourceFile, mapping: Mapping | None) -> StageOutput:
-        records, cleanup = json_records(con, source)
+        return self.stage_batch(con, [source], mapping)
+
+    def stage_batch(self, con, sources: list[SourceFile], mapping: Mapping | None) -> StageOutput:
+        records, cleanup = json_records(con, sources)
         names = list(self.spec.fields)
 
         def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
             if count_only:
-                return f"SELECT __rec FROM {records(p, parts=False)}"
+                return f"SELECT __file, __rec FROM {records(p, parts=False)}"
             lines = records(p, exclude=exclude)
             paths = p.add([self.spec.fields[n] for n in names], "VARCHAR[]")
             picked = ", ".join(f"__f[{i}] AS {quote_ident(n)}" for i, n in enumerate(names, start=1))
             # One parse per record: try() gives NULL for text that is not JSON; an array or a
             # scalar is told apart by its first character (json_type only runs for those).
-            parsed = (f"SELECT __rec, __line, __kind, {picked} FROM ("
-                      f"SELECT __rec, __line, __f, CASE WHEN __f IS NULL THEN NULL "
+            parsed = (f"SELECT __file, __rec, __line, __kind, {picked} FROM ("
+                      f"SELECT __file, __rec, __line, __f, CASE WHEN __f IS NULL THEN NULL "
                       f"WHEN starts_with(ltrim(__line), '{{') THEN 'OBJECT' ELSE json_type(__line) END AS __kind "
-                      f"FROM (SELECT __rec, __line, try(json_extract_string(__line, {paths})) AS __f FROM {lines}))")
+                      f"FROM (SELECT __file, __rec, __line, try(json_extract_string(__line, {paths})) AS __f FROM {lines}))")
             extra = "__line"  # the record itself
             if self.spec.extra_exclude:
                 extra = f"json_merge_patch(__line, {p.add(json.dumps(dict.fromkeys(self.spec.extra_exclude)), 'JSON')})"
             kind_word = ("CASE __kind WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' "
                          "THEN 'number' WHEN 'DOUBLE' THEN 'number' ELSE lower(__kind) END")
             return self._select(
-                f"({parsed})", p, source, extra_sql=f"CASE WHEN __kind = 'OBJECT' THEN {extra} END",
+                f"({parsed})", p, sources, extra_sql=f"CASE WHEN __kind = 'OBJECT' THEN {extra} END",
                 pre_reasons=[("__kind IS NULL", "'not valid JSON'"),
                              ("__kind <> 'OBJECT'", f"'not a JSON object (a JSON ' || {kind_word} || ')'")])
 
@@ -183,24 +216,31 @@ class LineSpecLoader(SpecLoader):
             return super().sniff(head)
         return sniff_lines(self.regex, head)
 
+    batch = True
+
     def stage(self, con, source: SourceFile, mapping: Mapping | None) -> StageOutput:
-        def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
+        return self.stage_batch(con, [source], mapping)
+
+    def stage_batch(self, con, sources: list[SourceFile], mapping: Mapping | None) -> StageOutput:
+        files = [RecordFile(no, source) for no, source in enumerate(sources, start=1)]
+
+        def pipeline(p: Params, exclude=None, count_only: bool = False) -> str:
             if count_only:
-                return f"SELECT __rec FROM {lines_sql(source, p, parts=False)}"
-            return self._records_sql(lines_sql(source, p, exclude=exclude), source, p)
+                return f"SELECT __file, __rec FROM {batch_lines_sql(files, p, parts=False)}"
+            return self._records_sql(batch_lines_sql(files, p, exclude=exclude), sources, p)
 
         return StageOutput(pipeline=pipeline)
 
-    def _records_sql(self, lines: str, source: SourceFile, p: Params) -> str:
+    def _records_sql(self, lines: str, sources: SourceFile | list[SourceFile], p: Params) -> str:
         names = list(self.spec.fields)
         # DuckDB (RE2) writes named groups as (?P<name>...) too; the names are passed separately.
         pattern = p.add(self.spec.pattern, "VARCHAR")
         groups = p.add(names, "VARCHAR[]")
         picked = ", ".join(f"nullif(__m.{quote_ident(n)}, '') AS {quote_ident(n)}" for n in names)
-        parsed = (f"SELECT __rec, __line, __ok, {picked} FROM ("
-                  f"SELECT __rec, __line, regexp_full_match(__line, {pattern}) AS __ok, "
+        parsed = (f"SELECT __file, __rec, __line, __ok, {picked} FROM ("
+                  f"SELECT __file, __rec, __line, regexp_full_match(__line, {pattern}) AS __ok, "
                   f"regexp_extract(__line, {pattern}, {groups}) AS __m FROM {lines})")
-        return self._select(f"({parsed})", p, source, extra_sql=self.extra_sql(names, p),
+        return self._select(f"({parsed})", p, sources, extra_sql=self.extra_sql(names, p),
                             pre_reasons=[("NOT __ok", f"{p.add(f'not a {self.what} of this format: ', 'VARCHAR')} "
                                                       "|| left(__line, 80)")])
 

@@ -79,6 +79,7 @@ class PgauditLoader(LineSpecLoader):
     description = ("PostgreSQL pgaudit AUDIT entries in the server log (stderr/logging_collector "
                    "text files, any log_line_prefix with %m or %t; multi-line statements)")
     extensions = (".log", ".txt")
+    batch = False  # a file's entries are found by window functions over its own lines
 
     def sniff(self, head: str) -> int:
         return 100 if _SNIFF.search(head) else 0

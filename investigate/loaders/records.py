@@ -28,6 +28,7 @@ from .typed import Params
 
 # Keys under which exporters wrap a list of records.
 WRAPPER_KEYS = ("Records", "records", "value", "events", "logs")
+_WRAPPER_START = re.compile(r'\s*\{\s*"(?:' + "|".join(WRAPPER_KEYS) + r')"\s*:\s*\[')
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 # Longest record read as a line (DuckDB sizes its read buffers from it, so it stays modest); a
 # longer record is a reject with a reason, not a failed load.
@@ -43,21 +44,45 @@ PARTS = max(1, min(os.cpu_count() or 1, 4))
 MIN_PART_BYTES = 16 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class RecordFile:
+    """One file of a batch as its records are read: ``no`` is its number in the batch (the
+    ``__file`` column, from 1); ``path`` a rewritten copy to read instead (a JSON document as
+    JSON Lines), or None."""
+
+    no: int
+    source: SourceFile
+    path: str | None = None
+
+
+# What a second pass leaves out, by file number: the SQL of the record numbers already loaded
+# (None: none). A file not named is not read at all.
+Exclude = dict[int, "str | None"]
+
+
 def lines_sql(source: SourceFile, p: Params, path: str | None = None, parts: bool = True,
-              exclude: str | None = None) -> str:
-    """SELECT ``__rec`` (line number) and ``__line`` (text, no line ending) for every non-blank
-    line of the file, streamed by DuckDB (on several threads for a large file, unless ``parts``
-    is false: counting the lines is quicker in one piece). ``exclude``: SQL of record numbers
-    to leave out (a streamed loader's second pass skips the records already loaded)."""
+              exclude: Exclude | None = None, file_no: int = 1) -> str:
+    """SELECT ``__file`` (``file_no``), ``__rec`` (line number) and ``__line`` (text, no line
+    ending) for every non-blank line of the file, streamed by DuckDB (on several threads for a
+    large file, unless ``parts`` is false: counting the lines is quicker in one piece).
+    ``exclude``: what a streamed loader's second pass leaves out (see :data:`Exclude`)."""
+    if exclude is not None and file_no not in exclude:
+        return "(SELECT NULL::INTEGER AS __file, NULL::BIGINT AS __rec, NULL::VARCHAR AS __line WHERE false)"
     file = path or str(source.path)
     compression = "none" if path else source.compression
+    content = os.path.getsize(path) if path else source.content_bytes
+    # DuckDB reads through buffers sized from the longest line allowed (64 MB for 4 MB lines),
+    # one per file of a batch being read; no line is longer than its file, so a small file
+    # gets buffers its own size.
+    longest = min(MAX_LINE_BYTES, max(content + 1, 1 << 16))
+    buffer = f", buffer_size={2 * longest}" if longest < MAX_LINE_BYTES else ""
     # suffix() and a regex that stops at the first non-blank character: rtrim()/trim() walk
     # every line in full, which made reading several times slower.
     read = (f"SELECT ordinality AS __rec, line FROM read_csv("
             f"{p.add(file)}, columns={{'line': 'VARCHAR'}}, header=false, "
             f"delim='\\0', quote='', escape='', auto_detect=false, strict_mode=false, "
-            f"compression={p.add(compression)}, max_line_size={MAX_LINE_BYTES}) WITH ORDINALITY")
-    bounds = parts and part_bounds(file, compression, os.path.getsize(path) if path else source.content_bytes)
+            f"compression={p.add(compression)}, max_line_size={longest}{buffer}) WITH ORDINALITY")
+    bounds = parts and part_bounds(file, compression, content)
     if bounds:
         branches = []
         for lo, hi in zip([0, *bounds], [*bounds, None]):
@@ -69,9 +94,25 @@ def lines_sql(source: SourceFile, p: Params, path: str | None = None, parts: boo
                 branches.append(f"SELECT * FROM (SELECT * FROM ({read}) WHERE {where} "
                                 f"AND __rec <= {p.add(hi, 'BIGINT')} LIMIT {p.add(hi - lo, 'BIGINT')})")
         read = " UNION ALL ".join(branches)
-    skip = f" AND __rec NOT IN ({exclude})" if exclude else ""
-    return (f"(SELECT __rec, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE line END AS __line "
+    skip = f" AND __rec NOT IN ({exclude[file_no]})" if exclude and exclude[file_no] else ""
+    return (f"(SELECT {int(file_no)}::INTEGER AS __file, __rec, "
+            f"CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE line END AS __line "
             f"FROM ({read}) WHERE regexp_matches(line, '\\S'){skip})")
+
+
+def batch_lines_sql(files: list[RecordFile], p: Params, parts: bool = True,
+                    exclude: Exclude | None = None) -> str:
+    """:func:`lines_sql` of several files at once (one branch each, told apart by ``__file``):
+    a batch of small files is read, typed and written by one statement, planned once."""
+    if len(files) == 1:
+        f = files[0]
+        return lines_sql(f.source, p, path=f.path, parts=parts, exclude=exclude, file_no=f.no)
+    read = [f for f in files if exclude is None or f.no in exclude]
+    if not read:
+        return lines_sql(files[0].source, p, exclude={}, file_no=files[0].no)
+    return "(" + " UNION ALL ".join(
+        f"SELECT * FROM {lines_sql(f.source, p, path=f.path, parts=parts, exclude=exclude, file_no=f.no)}"
+        for f in read) + ")"
 
 
 def part_bounds(file: str, compression: str, content_bytes: int, parts: int | None = None) -> list[int]:
@@ -109,6 +150,8 @@ def is_line_oriented(source: SourceFile) -> bool:
     """True when the first non-blank line is a complete JSON object that is not a wrapper."""
     head = head_bytes(source, 1 << 20)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if _WRAPPER_START.match(text):  # e.g. CloudTrail's {"Records": [...]}: no need to parse it
+        return False
     for line in text.splitlines():
         if line.strip():
             try:
@@ -191,6 +234,7 @@ def _split_document(text: str, fd: int, out: DocumentRecords, decoder: json.JSON
                 if m:
                     closing, pos = "]}", m.end()
                     continue
+            start = pos
             try:
                 value, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
@@ -208,14 +252,25 @@ def _split_document(text: str, fd: int, out: DocumentRecords, decoder: json.JSON
                 break
             if not closing and isinstance(value, dict):
                 wrapped = next((value[k] for k in wrapper_keys if isinstance(value.get(k), list)), None)
-                records = wrapped if wrapped is not None else [value]
+                if wrapped is not None:
+                    for record in wrapped:
+                        out.count += 1
+                        fh.write(_record_line(record))
+                    continue
             elif not closing and isinstance(value, list):
-                records = value
+                for record in value:
+                    out.count += 1
+                    fh.write(_record_line(record))
+                continue
+            # One record: kept as written when it is one line (its own bytes, and no cost of
+            # writing it again), else written again on one line.
+            out.count += 1
+            written = text[start:pos]
+            if "\n" in written or "\r" in written or "\u2028" in written or "\u2029" in written:
+                written = _record_line(value)
             else:
-                records = [value]
-            for record in records:
-                out.count += 1
-                fh.write(_record_line(record))
+                written += "\n"
+            fh.write(written)
 
 
 def _after_members(text: str, pos: int, decoder: json.JSONDecoder) -> int:

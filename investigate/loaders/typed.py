@@ -80,8 +80,9 @@ def _int_expr(v: str, cast: str) -> str:
 
 
 def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql: str, *,
-                 rec_sql: str, raw_sql: str, extra_sql: str, id_prefix: str, p: Params,
-                 pre_reasons: list[tuple[str, str]] = (), apart_sql: str | None = None) -> str:
+                 rec_sql: str, raw_sql: str, extra_sql: str, id_prefix: str | list[str], p: Params,
+                 pre_reasons: list[tuple[str, str]] = (), apart_sql: str | None = None,
+                 file_sql: str = "1") -> str:
     """The SELECT that types one file's records for ``mapping.table``.
 
     Parameters
@@ -91,8 +92,11 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
     rec_sql, raw_sql, extra_sql : str
         The record number, the raw record text and the ``extra`` JSON, over ``from_sql``'s rows
         (the raw text is only kept for rejected records).
-    id_prefix : str
-        Prefix of generated event ids (``<sha256[:12]>-<record>``) when the source has none.
+    id_prefix : str or list of str
+        Prefix of generated event ids (``<sha256[:12]>-<record>``) when the source has none;
+        for a batch of files, one per file, picked by ``file_sql``.
+    file_sql : str
+        The file's number in its batch (``__file`` of the rows; 1 for a single file).
     pre_reasons : list of (condition, message)
         Record-level problems checked before any field (e.g. "not valid JSON").
     apart_sql : str, optional
@@ -124,7 +128,7 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
                       f"THEN {s} WHEN list_contains({nulls}, trim({s})) THEN NULL ELSE {s} END "
                       f"AS {quote_ident('__v_' + col)}")
     # The source's own columns pass through (``*``): the raw text of a reject is built from them.
-    level1 = (f"SELECT {rec_sql} AS __rec, {extra_sql} AS __extra"
+    level1 = (f"SELECT {file_sql} AS __file_no, {rec_sql} AS __rec, {extra_sql} AS __extra"
               + "".join(", " + v for v in values) + f", * FROM {from_sql}")
 
     def v(col: str) -> str | None:
@@ -140,7 +144,10 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
         val = v(col)
         desc = mapping.columns[col].describe() if col in mapping.columns else ""
         if col == "event_id":
-            prefix = p.add(id_prefix + "-", "VARCHAR")
+            if isinstance(id_prefix, str):
+                prefix = p.add(id_prefix + "-", "VARCHAR")
+            else:
+                prefix = f"({p.add([x + '-' for x in id_prefix], 'VARCHAR[]')})[__file_no]"
             typed[col] = f"coalesce({val}, {prefix} || __rec)" if val else f"{prefix} || __rec"
         elif table == "access_events" and col == "action":
             typed[col] = _action_expr(mapping, p)
@@ -183,7 +190,7 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
     if apart_sql:  # a record set apart is not checked for problems
         reason_sql = f"CASE WHEN ({apart}) IS NOT NULL THEN NULL ELSE {reason_sql} END"
     # The raw record is only built for rejects and records set apart.
-    return (f"SELECT __rec, {reason_sql} AS __reason, {apart} AS __apart, "
+    return (f"SELECT __file_no AS __file, __rec, {reason_sql} AS __reason, {apart} AS __apart, "
             f"CASE WHEN ({reason_sql}) IS NOT NULL OR ({apart}) IS NOT NULL THEN CAST({raw_sql} AS VARCHAR) END AS __raw, "
             f"{out_cols}, CAST({extra} AS JSON) AS extra FROM ({level2})")
 

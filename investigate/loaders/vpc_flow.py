@@ -23,7 +23,7 @@ import re
 from ..errors import InvestigateError
 from .base import StageOutput, register
 from .native import SpecLoader
-from .records import lines_sql
+from .records import RecordFile, batch_lines_sql
 from .sources import SourceFile
 from .typed import Params, quote_ident
 
@@ -131,47 +131,58 @@ class VpcFlowLoader(SpecLoader):
                 hits += 1
         return 95 if hits * 5 >= len(lines) * 4 else 0
 
-    def stage(self, con, source: SourceFile, mapping, options=None) -> StageOutput:
-        option = parse_fields_option(options["fields"]) if options and options.get("fields") else None
+    batch = True
 
-        def text_sql(p: Params, exclude: str | None = None) -> str:
-            return (f"(SELECT __rec, __line, CASE WHEN starts_with(ltrim(__line), '{{') "
+    def stage(self, con, source: SourceFile, mapping, options=None) -> StageOutput:
+        return self.stage_batch(con, [source], mapping, options)
+
+    def stage_batch(self, con, sources: list[SourceFile], mapping, options=None) -> StageOutput:
+        option = parse_fields_option(options["fields"]) if options and options.get("fields") else None
+        files = [RecordFile(no, source) for no, source in enumerate(sources, start=1)]
+
+        def text_sql(p: Params, exclude=None) -> str:
+            return (f"(SELECT __file, __rec, __line, CASE WHEN starts_with(ltrim(__line), '{{') "
                     f"THEN try(json_extract_string(__line, '$.message')) ELSE __line END AS __text "
-                    f"FROM {lines_sql(source, p, exclude=exclude)})")
+                    f"FROM {batch_lines_sql(files, p, exclude=exclude)})")
 
         # Pass 1: the lines that can be header lines (every token a field-like name) are few;
         # Python tells the headers among them and numbers their distinct layouts.
         q = Params()
         cands = con.execute(
-            f"SELECT __rec, string_split_regex(trim(__text), '\\s+') FROM {text_sql(q)} "
-            f"WHERE regexp_full_match(trim(__text), '[a-z][a-z0-9-]*(\\s+[a-z][a-z0-9-]*)*') ORDER BY __rec",
-            q.values).fetchall()
+            f"SELECT __file, __rec, string_split_regex(trim(__text), '\\s+') FROM {text_sql(q)} "
+            f"WHERE regexp_full_match(trim(__text), '[a-z][a-z0-9-]*(\\s+[a-z][a-z0-9-]*)*') "
+            f"ORDER BY __file, __rec", q.values).fetchall()
         layouts: list[list[str]] = []
         numbers: dict[tuple, int] = {}
-        hdr_recs, hdr_nos = [], []
-        for rec, tokens in cands:
+        headers: list[tuple[int, int, int]] = []   # (file, line, layout number)
+        for file_no, rec, tokens in cands:
             if _is_header(tokens):
                 no = numbers.setdefault(tuple(tokens), len(numbers) + 1)
                 if no > len(layouts):
                     layouts.append(list(tokens))
-                hdr_recs.append(int(rec))
-                hdr_nos.append(no)
+                headers.append((int(file_no), int(rec), no))
         n_hdr = len(layouts)
         layouts.extend([option] if option else DEFAULT_LAYOUTS.values())
 
-        def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
+        def pipeline(p: Params, exclude=None, count_only: bool = False) -> str:
+            lines = batch_lines_sql(files, p, parts=False) if count_only else None
+            if count_only and not headers:
+                return f"SELECT __file, __rec FROM {lines}"
             if count_only:  # header lines are not records
-                return (f"SELECT __rec FROM {lines_sql(source, p, parts=False)} "
-                        f"WHERE NOT list_contains({p.add(hdr_recs, 'BIGINT[]')}, __rec)")
-            return self._records_sql(p, text_sql(p, exclude), source, layouts, n_hdr, option is not None,
-                                     hdr_recs, hdr_nos)
+                return (f"SELECT l.__file, l.__rec FROM {lines} AS l ANTI JOIN "
+                        f"(SELECT unnest({p.add([h[0] for h in headers], 'INTEGER[]')}) AS f, "
+                        f"unnest({p.add([h[1] for h in headers], 'BIGINT[]')}) AS r) AS h "
+                        f"ON l.__file = h.f AND l.__rec = h.r")
+            return self._records_sql(p, text_sql(p, exclude), sources, layouts, n_hdr, option is not None,
+                                     headers)
 
         return StageOutput(pipeline=pipeline)
 
-    def _records_sql(self, p: Params, text: str, source: SourceFile, layouts: list[list[str]], n_hdr: int,
-                     from_option: bool, hdr_recs: list[int], hdr_nos: list[int]) -> str:
-        """The typed records of the file, given its layouts: first those of its header lines
-        (``n_hdr``), then the option's or the defaults."""
+    def _records_sql(self, p: Params, text: str, sources: list[SourceFile], layouts: list[list[str]],
+                     n_hdr: int, from_option: bool, headers: list[tuple[int, int, int]]) -> str:
+        """The typed records of the files, given their layouts: first those of their header
+        lines (``n_hdr``; ``headers`` says which line of which file has which), then the
+        option's or the defaults."""
         if from_option:
             fallback = str(n_hdr + 1)
             fallback_from = p.add("the fields option", "VARCHAR")
@@ -188,21 +199,34 @@ class VpcFlowLoader(SpecLoader):
         split = (f"CASE WHEN {other_blanks} THEN string_split_regex("
                  "regexp_replace(__text, '^\\s+|\\s+$', '', 'g'), '\\s+') "
                  "ELSE string_split(__text, ' ') END")
-        base = f"SELECT __rec, __line, __text, {split} AS __parts FROM {text}"
-        if not hdr_recs:
+        base = f"SELECT __file, __rec, __line, __text, {split} AS __parts FROM {text}"
+        per_file: dict[int, list[tuple[int, int]]] = {}
+        for file_no, rec, no in headers:
+            per_file.setdefault(file_no, []).append((rec, no))
+        if not headers:
             staged = f"SELECT *, NULL::INTEGER AS __hdr_no, NULL::BIGINT AS __hdr_rec FROM ({base})"
-        elif len(hdr_recs) <= 64:
-            pairs = list(zip(hdr_recs, hdr_nos))[::-1]
-            no_sql = "CASE " + " ".join(f"WHEN __rec > {r} THEN {n}" for r, n in pairs) + " END"
-            rec_sql = "CASE " + " ".join(f"WHEN __rec > {r} THEN {r}" for r, _ in pairs) + " END"
-            excluded = ", ".join(str(r) for r in hdr_recs)
+        elif all(len(h) == 1 for h in per_file.values()):
+            # One header line per file (S3 delivery writes one at the top of each object): the
+            # file's header, looked up by its number.
+            n = len(sources)
+            recs = p.add([per_file.get(i, [(None, None)])[0][0] for i in range(1, n + 1)], "BIGINT[]")
+            nos = p.add([per_file.get(i, [(None, None)])[0][1] for i in range(1, n + 1)], "INTEGER[]")
+            staged = (f"SELECT *, CASE WHEN __rec > ({recs})[__file] THEN ({nos})[__file] END::INTEGER AS __hdr_no, "
+                      f"CASE WHEN __rec > ({recs})[__file] THEN ({recs})[__file] END::BIGINT AS __hdr_rec "
+                      f"FROM ({base}) WHERE __rec IS DISTINCT FROM ({recs})[__file]")
+        elif len(headers) <= 64:
+            pairs = headers[::-1]
+            no_sql = "CASE " + " ".join(f"WHEN __file = {f} AND __rec > {r} THEN {n}" for f, r, n in pairs) + " END"
+            rec_sql = "CASE " + " ".join(f"WHEN __file = {f} AND __rec > {r} THEN {r}" for f, r, _ in pairs) + " END"
+            excluded = " OR ".join(f"(__file = {f} AND __rec = {r})" for f, r, _ in headers)
             staged = (f"SELECT *, {no_sql}::INTEGER AS __hdr_no, {rec_sql}::BIGINT AS __hdr_rec FROM ({base}) "
-                      f"WHERE __rec NOT IN ({excluded})")
+                      f"WHERE NOT ({excluded})")
         else:
-            heads = (f"(SELECT unnest({p.add(hdr_recs, 'BIGINT[]')}) AS __h_rec, "
-                     f"unnest({p.add(hdr_nos, 'INTEGER[]')}) AS __h_no)")
+            heads = (f"(SELECT unnest({p.add([h[0] for h in headers], 'INTEGER[]')}) AS __h_file, "
+                     f"unnest({p.add([h[1] for h in headers], 'BIGINT[]')}) AS __h_rec, "
+                     f"unnest({p.add([h[2] for h in headers], 'INTEGER[]')}) AS __h_no)")
             staged = (f"SELECT b.*, h.__h_no AS __hdr_no, h.__h_rec AS __hdr_rec FROM ({base}) AS b "
-                      f"ASOF LEFT JOIN {heads} AS h ON b.__rec >= h.__h_rec "
+                      f"ASOF LEFT JOIN {heads} AS h ON b.__file = h.__h_file AND b.__rec >= h.__h_rec "
                       f"WHERE h.__h_rec IS DISTINCT FROM b.__rec")
 
         def per_layout(values: dict[int, str], default: str = "NULL") -> str:
@@ -259,7 +283,7 @@ class VpcFlowLoader(SpecLoader):
                     f"{msg(f'{field} ')} || {v} || {msg(' is ')} || "
                     f"strftime(to_timestamp(TRY_CAST({v} AS DOUBLE)), '%Y-%m-%d %H:%M:%S') || {msg(_BEFORE_2000)}")
 
-        return self._select(parsed, p, source, extra_sql=extra, pre_reasons=[
+        return self._select(parsed, p, sources, extra_sql=extra, pre_reasons=[
             ("__text IS NULL", msg('a JSON line without a "message" string holding a flow log record')),
             ("__lno IS NULL",
              f"len(__parts) || {msg(_NO_LAYOUT)} || left(__text, 80)"),

@@ -102,8 +102,8 @@ class ZeekConnLoader(SpecLoader):
         def pipeline(p: Params, exclude: str | None = None, count_only: bool = False) -> str:
             if count_only:  # header lines are not records
                 lines = lines_sql(source, p, parts=False)
-                return (f"SELECT __rec FROM {lines}" if is_json else
-                        f"SELECT __rec FROM {lines} WHERE NOT starts_with(__line, '#') AND NOT {_PLAIN_HEADER}")
+                return (f"SELECT __file, __rec FROM {lines}" if is_json else
+                        f"SELECT __file, __rec FROM {lines} WHERE NOT starts_with(__line, '#') AND NOT {_PLAIN_HEADER}")
             lines = lines_sql(source, p, exclude=exclude)
             parsed = self._json(lines, p) if is_json else self._ascii(lines, heads, p)
             return self._typed(parsed, source, p)
