@@ -7,17 +7,19 @@ The public API; the ``investigate`` command mirrors it, one subcommand per funct
 >>> investigate.ingest_case(ws, "data_samples/case.yml")
 >>> investigate.run_query(ws, "cross_border_access_summary", category="us_user_data")
 >>> investigate.run_checks(ws)    # data checks: one row per rule, with its violations
+>>> investigate.run_query(ws, "cross_border_access", pseudonymise="case.key")  # keyed pseudonyms
 """
 
 from .case import CaseLoad, ingest_case, read_manifest
 from .checks import list_checks, run_check, run_checks
 from .enrich import load_reference, refresh as refresh_views
-from .errors import (InvestigateError, MappingError, MemoryLimitError, QueryError, ReferenceFileError,
-                     RejectedRecordError, SchemaVersionError, UnknownFormatError,
-                     UnreadableInputError, VerificationError)
+from .errors import (InvestigateError, MappingError, MemoryLimitError, PseudonymisationError,
+                     PseudonymKeyError, QueryError, ReferenceFileError, RejectedRecordError,
+                     SchemaVersionError, UnknownFormatError, UnreadableInputError, VerificationError)
 from .findings import Finding, compute as compute_finding, provenance, run_findings, verify
 from .findings import write as write_findings
 from .loaders import LoadResult, detect_format, formats, ingest, ingest_file, load_mapping
+from .pseudonymise import PseudonymKey, load_key as load_pseudonym_key, pseudonymise
 from .queries import get_query, list_queries, run_query, write_query
 from .workspace import Workspace
 
@@ -53,11 +55,13 @@ def reproduce(out="reports", **kwargs):
 
 
 __all__ = [
-    "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "MemoryLimitError", "QueryError",
+    "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "MemoryLimitError",
+    "PseudonymKey", "PseudonymKeyError", "PseudonymisationError", "QueryError",
     "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
     "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding", "detect_format",
     "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
-    "load_mapping", "load_reference", "provenance", "read_manifest", "refresh_views", "reproduce",
+    "load_mapping", "load_pseudonym_key", "load_reference", "provenance", "pseudonymise",
+    "read_manifest", "refresh_views", "reproduce",
     "run_check", "run_checks", "run_findings", "run_notebook", "run_query", "verify", "write_findings",
     "write_query",
     "write_report",

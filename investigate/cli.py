@@ -18,6 +18,7 @@ from . import case as case_mod
 from . import checks, enrich, findings, loaders, queries
 from .enrich.network_sources import NETWORK_FORMATS
 from .errors import InvestigateError
+from .pseudonymise import ENV_KEY, ENV_KEY_FILE
 from .workspace import (DEFAULT_MEMORY_LIMIT, ENV_MEMORY_LIMIT, ENV_TEMP_DIRECTORY, Workspace,
                         memory_error, parse_size)
 
@@ -106,6 +107,14 @@ def _params(pairs) -> dict:
     return {name: value for name, value in (pairs or [])}
 
 
+def _key(args):
+    """--pseudonymise / --pseudonym-key-file as the API's ``pseudonymise=``: None, True (the key
+    from the environment) or the key file's path."""
+    if args.pseudonym_key_file:
+        return args.pseudonym_key_file
+    return True if args.pseudonymise else None
+
+
 def cmd_query(args) -> int:
     if args.list:
         for q in queries.list_queries():
@@ -117,11 +126,12 @@ def cmd_query(args) -> int:
         raise InvestigateError("query needs WORKSPACE and NAME (or --list)")
     if args.output:  # written as the rows come: a listing of millions never sits in memory
         with _open(args, read_only=True) as ws:
-            rows = queries.write_query(ws, args.name, args.output, **_params(args.param))
+            rows = queries.write_query(ws, args.name, args.output, pseudonymise=_key(args),
+                                       **_params(args.param))
         print(f"{rows} rows -> {args.output}")
     else:
         with _open(args, read_only=True) as ws:
-            df = queries.run_query(ws, args.name, **_params(args.param))
+            df = queries.run_query(ws, args.name, pseudonymise=_key(args), **_params(args.param))
         import pandas as pd
 
         with pd.option_context("display.max_rows", args.max_rows, "display.width", 200,
@@ -132,7 +142,7 @@ def cmd_query(args) -> int:
 
 def cmd_findings(args) -> int:
     with _open(args, read_only=True) as ws:
-        result = findings.run_findings(ws, args.spec, out=args.out)
+        result = findings.run_findings(ws, args.spec, out=args.out, pseudonymise=_key(args))
     for f in result:
         print(f"- {f.sentence}")
     print(f"wrote {Path(args.out) / 'findings.json'} and findings.md")
@@ -143,7 +153,7 @@ def cmd_report(args) -> int:
     from .report import write_report
 
     with _open(args, read_only=True) as ws:
-        result = write_report(ws, args.spec, args.out)
+        result = write_report(ws, args.spec, args.out, pseudonymise=_key(args))
     for f in result.findings:
         print(f"- {f.sentence}")
     print(f"wrote {result.html} and {result.pdf.name} (with findings.json, findings.md, tables/ and figures/)")
@@ -177,7 +187,7 @@ def cmd_check(args) -> int:
 
 def cmd_verify(args) -> int:
     with _open(args, read_only=True) as ws:
-        verdicts = findings.verify(ws, args.findings)
+        verdicts = findings.verify(ws, args.findings, pseudonymise=_key(args))
     for c in verdicts:
         print(f"{c.id}: {c.status}" + (f" ({c.detail})" if c.detail else ""))
         if c.status == "changed":
@@ -230,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
                             f"${ENV_TEMP_DIRECTORY}, else WORKSPACE.tmp next to the workspace)")
         return p
 
+    def with_pseudonyms(p, what="show actor ids, display names and IP addresses as keyed pseudonyms "
+                                "(HMAC-SHA256; countries and organisations stay)"):
+        p.add_argument("--pseudonymise", action="store_true",
+                       help=f"{what}; the key from ${ENV_KEY_FILE} (its file) or "
+                            f"${ENV_KEY}")
+        p.add_argument("--pseudonym-key-file", metavar="FILE",
+                       help="the pseudonymisation key's file (implies --pseudonymise); see docs/security.md")
+        return p
+
     def with_ws(p, optional=False):
         if optional:
             p.add_argument("workspace", nargs="?", help="the workspace (a DuckDB file)")
@@ -273,11 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="write CSV, Parquet or JSON (by extension)")
     p.add_argument("--list", action="store_true", help="list the queries and their parameters")
     p.add_argument("--max-rows", type=int, default=60)
+    with_pseudonyms(p)
     p.set_defaults(func=cmd_query)
 
     p = with_ws(sub.add_parser("findings", help="compute the findings of a spec"))
     p.add_argument("spec", help="findings spec (YAML)")
     p.add_argument("--out", default="reports", help="folder for findings.json/.md and tables")
+    with_pseudonyms(p)
     p.set_defaults(func=cmd_findings)
 
     p = with_ws(sub.add_parser(
@@ -285,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "data checks, coverage, limits"))
     p.add_argument("spec", help="findings spec (YAML), with a chart under each finding to draw")
     p.add_argument("--out", default="reports", help="folder for the report and everything behind it")
+    with_pseudonyms(p)
     p.set_defaults(func=cmd_report)
 
     p = with_ws(sub.add_parser(
@@ -299,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_ws(sub.add_parser("verify", help="re-run the findings of a findings.json"))
     p.add_argument("findings", help="findings.json")
+    with_pseudonyms(p, what="check pseudonymised findings in full, with the key that made them")
     p.set_defaults(func=cmd_verify)
 
     p = with_settings(sub.add_parser("run-notebook", help="execute a notebook headless with parameters"))

@@ -52,5 +52,15 @@ class VerificationError(InvestigateError):
     """A findings file that cannot be verified (missing, not a findings file)."""
 
 
+class PseudonymKeyError(InvestigateError):
+    """No pseudonymisation key, or one that cannot be used (empty, too short, not a key file).
+    The message never contains the key."""
+
+
+class PseudonymisationError(InvestigateError):
+    """Something that cannot be pseudonymised as asked: a column whose identities cannot be
+    told apart, or a finding that would publish an identity in clear."""
+
+
 class MemoryLimitError(InvestigateError):
     """DuckDB ran out of memory within the workspace's memory limit (or of disk to spill to)."""

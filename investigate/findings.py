@@ -16,7 +16,13 @@ A findings spec (YAML) lists findings::
 Aggregates: ``sum``, ``min``, ``max``, ``count``, ``first``, ``last``, ``mean``, ``nunique``.
 Each finding records its values, the query name and the sha256 of its SQL text, the bound
 parameters, the input fingerprint (sha256 of every ingested and reference file), the toolkit
-version, the time of the run, and the CSV of the rows behind it.
+version, the time of the run, the CSV of the rows behind it, and whether it is pseudonymised
+(``pseudonymised`` and the key's fingerprint, ``pseudonym_key``).
+
+Pseudonymised (``pseudonymise=`` a key): the rows, values and CSV carry pseudonyms for actor ids,
+display names and IP addresses (see :mod:`investigate.pseudonymise`). A ``where`` value on such
+a column is written in clear in the spec, and recorded as its pseudonym. Parameters are recorded
+as given, so a parameter that names an identity of the workspace is refused.
 """
 
 from __future__ import annotations
@@ -32,11 +38,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .errors import InvestigateError, VerificationError
+from .errors import InvestigateError, PseudonymisationError, VerificationError
+from .pseudonymise import (IDENTIFYING_COLUMNS, PseudonymKey, describe, identity_in, mark,
+                           pseudonymise_value, resolve_key, wrap_sql)
 from .queries import bind_params, get_query, jsonable_params
 from .workspace import Workspace
 
 _AGG_RE = re.compile(r"^\s*(sum|min|max|count|first|last|mean|nunique)\(\s*([A-Za-z0-9_]*)\s*\)\s*$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # a finding's id: also its table's file name
 
 
 def toolkit_version() -> str:
@@ -61,6 +70,8 @@ class Finding:
     computed_at: str
     rows_csv: str | None = None
     spec: dict = field(default_factory=dict)
+    pseudonymised: bool = False
+    pseudonym_key: str | None = None   # the key's fingerprint, never the key
 
     def __str__(self) -> str:
         return self.sentence
@@ -118,28 +129,65 @@ def _format_value(value):
     return value
 
 
-def keep_rows(df: pd.DataFrame, where: dict | None, context: str) -> pd.DataFrame:
-    """The rows whose columns equal the values of ``where`` (a spec's row filter)."""
+def keep_rows(df: pd.DataFrame, where: dict | None, context: str,
+              key: PseudonymKey | None = None) -> pd.DataFrame:
+    """The rows whose columns equal the values of ``where`` (a spec's row filter). With ``key``,
+    ``df`` is pseudonymised and the values of ``where`` are written in clear."""
     for col, want in (where or {}).items():
         if col not in df.columns:
             raise InvestigateError(f"{context}: the query returns no column {col!r}")
+        if key is not None:
+            want = pseudonymise_value(col, want, key)
         df = df[df[col] == want]
     return df
 
 
-def evaluate(ws: Workspace, spec: dict, query_dirs=None) -> tuple[dict, pd.DataFrame, str, dict]:
+def _identifying(col: str) -> bool:
+    return col in IDENTIFYING_COLUMNS
+
+
+def _recorded_spec(spec: dict, key: PseudonymKey | None) -> dict:
+    """The spec as findings.json records it: ``where`` values on identifying columns as their
+    pseudonyms when pseudonymised (the spec itself names them in clear)."""
+    spec = dict(spec)
+    if key is not None and spec.get("where"):
+        spec["where"] = {c: pseudonymise_value(c, v, key) for c, v in spec["where"].items()}
+    return spec
+
+
+def _refuse_identities_in_params(ws: Workspace, spec: dict, bound: dict) -> None:
+    for name, value in bound.items():
+        what = identity_in(ws, value)
+        if what:
+            raise PseudonymisationError(
+                f"finding {spec['id']}: parameter {name} is {what} of this workspace, and "
+                f"findings.json records parameters as given, so a pseudonymised finding would publish "
+                f"it; select the rows with where: (e.g. where: {{actor_id: ...}}), whose values are "
+                f"recorded as pseudonyms, or leave this finding out of the pseudonymised findings")
+
+
+def evaluate(ws: Workspace, spec: dict, query_dirs=None, *, key: PseudonymKey | None = None,
+             where_pseudonymised: bool = False) -> tuple[dict, pd.DataFrame, str, dict]:
     """Run one finding's query and reduce it to its named values.
 
     Returns the values (JSON-friendly), the rows kept, the query's sha256 and the bound params.
+    With ``key``, the rows are pseudonymised before they are kept and reduced; the ``where``
+    values are in clear, or already pseudonyms (``where_pseudonymised``: a recorded spec).
     """
-    for key in ("id", "query", "sentence"):
-        if key not in spec:
-            raise InvestigateError(f"finding {spec.get('id', '?')}: '{key}' is required")
+    for name in ("id", "query", "sentence"):
+        if name not in spec:
+            raise InvestigateError(f"finding {spec.get('id', '?')}: '{name}' is required")
+    if not isinstance(spec["id"], str) or not _ID.fullmatch(spec["id"]):
+        # The id names the finding's table file (tables/<id>.csv): a path could write anywhere.
+        raise InvestigateError(f"finding {spec['id']!r}: an id is letters, digits, '_', '-' and '.', "
+                               "starting with a letter or digit")
     query = get_query(spec["query"], query_dirs)
     bound = bind_params(query, spec.get("params") or {})
-    cursor = ws.sql(query.text, bound)
+    sql, params = (query.text, bound) if key is None else wrap_sql(ws.con, query.text, bound, key)
+    cursor = ws.sql(sql, params)
     sql_types = {d[0]: str(d[1]) for d in cursor.description}
-    df = keep_rows(cursor.df(), spec.get("where"), f"finding {spec['id']}: where")
+    df = keep_rows(mark(cursor.df(), key), spec.get("where"), f"finding {spec['id']}: where",
+                   None if where_pseudonymised else key)
     values = {}
     for name, expr in (spec.get("values") or {}).items():
         fn, col = _parse_aggregate(spec["id"], name, expr)
@@ -149,9 +197,17 @@ def evaluate(ws: Workspace, spec: dict, query_dirs=None) -> tuple[dict, pd.DataF
 
 
 def compute(ws: Workspace, spec: dict, *, out: str | os.PathLike | None = None,
-            query_dirs=None) -> Finding:
-    """Compute one finding; with ``out``, also write the rows behind it as CSV."""
-    values, rows, sha, bound = evaluate(ws, spec, query_dirs)
+            query_dirs=None, pseudonymise=None) -> Finding:
+    """Compute one finding; with ``out``, also write the rows behind it as CSV.
+
+    ``pseudonymise``: ``True`` (the key from the environment), a key file or a
+    :class:`~investigate.PseudonymKey`: identities in the values, sentence and rows are pseudonyms.
+    """
+    key = resolve_key(pseudonymise)
+    if key is not None and "query" in spec and "id" in spec:
+        _refuse_identities_in_params(ws, spec, bind_params(get_query(spec["query"], query_dirs),
+                                                           spec.get("params") or {}))
+    values, rows, sha, bound = evaluate(ws, spec, query_dirs, key=key)
     try:
         sentence = spec["sentence"].format(**{k: _format_value(v) for k, v in values.items()})
     except (KeyError, ValueError, TypeError) as exc:
@@ -167,7 +223,8 @@ def compute(ws: Workspace, spec: dict, *, out: str | os.PathLike | None = None,
         params=jsonable_params(bound), sql_sha256=sha, inputs=ws.fingerprint(),
         toolkit_version=toolkit_version(),
         computed_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        rows_csv=rows_csv, spec=dict(spec))
+        rows_csv=rows_csv, spec=_recorded_spec(spec, key),
+        pseudonymised=key is not None, pseudonym_key=key.fingerprint if key else None)
 
 
 def provenance(finding: Finding) -> dict[str, str]:
@@ -181,6 +238,8 @@ def provenance(finding: Finding) -> dict[str, str]:
         "SQL-sha256": finding.sql_sha256,
         "Inputs": "; ".join(f"{Path(i['path']).name}={i['sha256']}" for i in finding.inputs),
         "Toolkit": f"investigate {finding.toolkit_version}",
+        "Pseudonymised": (f"yes, key fingerprint {finding.pseudonym_key}" if finding.pseudonymised
+                          else "no"),
     }
 
 
@@ -200,10 +259,12 @@ def load_spec(path: str | os.PathLike) -> list[dict]:
 
 
 def run_findings(ws: Workspace, spec, *, out: str | os.PathLike | None = None,
-                 query_dirs=None) -> list[Finding]:
-    """Compute every finding of a spec (a path or a list); with ``out``, write them all."""
+                 query_dirs=None, pseudonymise=None) -> list[Finding]:
+    """Compute every finding of a spec (a path or a list); with ``out``, write them all.
+    ``pseudonymise`` as for :func:`compute`."""
     specs = load_spec(spec) if isinstance(spec, (str, os.PathLike)) else list(spec)
-    findings = [compute(ws, s, out=out, query_dirs=query_dirs) for s in specs]
+    key = resolve_key(pseudonymise)
+    findings = [compute(ws, s, out=out, query_dirs=query_dirs, pseudonymise=key) for s in specs]
     if out is not None:
         write(findings, out)
     return findings
@@ -216,12 +277,19 @@ def write(findings: list[Finding], out: str | os.PathLike) -> tuple[Path, Path]:
     json_path, md_path = out / "findings.json", out / "findings.md"
     json_path.write_text(json.dumps({"findings": [asdict(f) for f in findings]}, indent=2,
                                     ensure_ascii=False) + "\n", encoding="utf-8")
+    keys = sorted({f.pseudonym_key for f in findings if f.pseudonymised})
     lines = ["# Findings", ""]
+    if findings and len(keys) == 1 and all(f.pseudonymised for f in findings):
+        lines += [describe(keys[0]), ""]
+    elif not keys:
+        lines += [describe(None), ""]
     for f in findings:
         lines += [f"## {f.id}", "", f.sentence, "",
                   f"- Query: `{f.query}` (SQL sha256 `{f.sql_sha256[:16]}…`)",
                   f"- Parameters: `{json.dumps(f.params)}`",
-                  f"- Values: `{json.dumps(f.values)}`"]
+                  f"- Values: `{json.dumps(f.values)}`",
+                  f"- Pseudonymised: " + (f"yes, key fingerprint `{f.pseudonym_key}`" if f.pseudonymised
+                                          else "no")]
         if f.rows_csv:
             lines.append(f"- Rows behind it: [{f.rows_csv}]({f.rows_csv})")
         lines.append(f"- Computed {f.computed_at} with investigate {f.toolkit_version} from "
@@ -241,17 +309,24 @@ class Check:
     new: dict | None = None
 
 
-def verify(ws: Workspace, findings_json: str | os.PathLike, query_dirs=None) -> list[Check]:
+def verify(ws: Workspace, findings_json: str | os.PathLike, query_dirs=None, *,
+           pseudonymise=None) -> list[Check]:
     """Re-run every finding of a ``findings.json`` on the workspace and compare.
 
     ``cannot check`` when the workspace's inputs differ from the finding's (the files are
     named); ``changed`` when the values or the query's SQL text differ; ``same`` otherwise.
+
+    A pseudonymised finding is checked in full with the same key (``pseudonymise``: ``True``, a
+    key file or a :class:`~investigate.PseudonymKey`). Without it, its values that do not depend
+    on the key (counts, sums, dates, numbers of distinct identities) are checked; one whose
+    values or ``where`` are pseudonyms ``cannot check``, and says which key it needs.
     """
     try:
         data = json.loads(Path(findings_json).read_text(encoding="utf-8"))
         recorded = data["findings"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise VerificationError(f"{findings_json}: not a findings file ({exc})") from None
+    key = resolve_key(pseudonymise)
     current = {(i["kind"], i["sha256"]): i for i in ws.fingerprint()}
     checks = []
     for f in recorded:
@@ -266,7 +341,11 @@ def verify(ws: Workspace, findings_json: str | os.PathLike, query_dirs=None) -> 
                 parts.append("not in the finding's inputs: " + ", ".join(sorted(extra)))
             checks.append(Check(f["id"], "cannot check", "; ".join(parts)))
             continue
-        values, _, sha, _ = evaluate(ws, f["spec"], query_dirs)
+        use, why = _verify_key(f, key)
+        if why:
+            checks.append(Check(f["id"], "cannot check", why))
+            continue
+        values, _, sha, _ = evaluate(ws, f["spec"], query_dirs, key=use, where_pseudonymised=True)
         notes = []
         if values != f["values"]:
             notes.append("values differ")
@@ -275,3 +354,28 @@ def verify(ws: Workspace, findings_json: str | os.PathLike, query_dirs=None) -> 
         checks.append(Check(f["id"], "changed" if notes else "same", "; ".join(notes),
                             f["values"] if notes else None, values if notes else None))
     return checks
+
+
+_KEYED = ("min", "max", "first", "last")  # of pseudonyms: a pseudonym, or its order, depends on the key
+
+
+def _verify_key(f: dict, key: PseudonymKey | None) -> tuple[PseudonymKey | None, str]:
+    """The key to re-run a recorded finding with, or why it cannot be checked."""
+    if not f.get("pseudonymised"):
+        return None, ""
+    fingerprint = f.get("pseudonym_key")
+    if key is not None:
+        if key.fingerprint != fingerprint:
+            return None, (f"pseudonymised with the key of fingerprint {fingerprint}; the key given "
+                          f"has fingerprint {key.fingerprint}")
+        return key, ""
+    spec = f["spec"]
+    keyed = [f"where {c}" for c in (spec.get("where") or {}) if _identifying(c)]
+    for name, expr in (spec.get("values") or {}).items():
+        fn, col = _parse_aggregate(spec["id"], name, expr)
+        if fn in _KEYED and _identifying(col):
+            keyed.append(f"value {name}")
+    if keyed:
+        return None, (f"pseudonymised, and {', '.join(keyed)} depend(s) on the key: give the key of "
+                      f"fingerprint {fingerprint} (--pseudonym-key-file FILE) to check it")
+    return None, ""

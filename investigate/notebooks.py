@@ -6,6 +6,7 @@ analyst can point any notebook at their own exports without editing it.
 
 from __future__ import annotations
 
+import keyword
 import os
 import shutil
 import tempfile
@@ -25,6 +26,12 @@ def inject_parameters(nb, parameters: dict) -> None:
                   if PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])), None)
     if index is None:
         raise InvestigateError("the notebook has no cell tagged 'parameters'")
+    # A name is pasted into the cell as code (its value goes in as a Python literal, repr):
+    # only a plain name, so `-p "X = 1; import os; os.remove(...); Y" v` cannot run anything.
+    for name in parameters:
+        if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
+            raise InvestigateError(f"notebook parameter {name!r} is not a Python name (letters, "
+                                   "digits and _, not starting with a digit)")
     source = "# Parameters injected by investigate\n" + "\n".join(
         f"{name} = {value!r}" for name, value in parameters.items())
     cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})

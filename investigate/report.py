@@ -16,6 +16,11 @@ A finding's chart is declared in the findings spec, under the finding::
 
 and the report itself under ``report:`` at the top of the spec (``title``, ``source``: the
 source line under every chart, ``limits``: sentences for the limits section).
+
+Pseudonymised (``pseudonymise=`` a key): the findings, the rows under every chart (so its labels),
+the CSV next to it and the data checks' rows show keyed pseudonyms for actor ids, display names
+and IP addresses; the report says so at the top, with the key's fingerprint. The text of the
+spec (sentences, titles, limits) is printed as written.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from . import charts
 from .checks import check_results
 from .errors import InvestigateError
 from .findings import Finding, keep_rows, load_document, provenance, run_findings
+from .pseudonymise import PseudonymKey, describe, pseudonymise as pseudonymise_frame, resolve_key
 from .queries import run_query
 from .workspace import Workspace
 
@@ -70,14 +76,17 @@ class _Figure:
     png: Path
 
 
-def _chart_rows(ws: Workspace, finding: Finding, spec: dict, chart: dict, query_dirs) -> pd.DataFrame:
+def _chart_rows(ws: Workspace, finding: Finding, spec: dict, chart: dict, query_dirs,
+                key: PseudonymKey | None = None) -> pd.DataFrame:
     name = chart.get("query", spec["query"])
     params = chart.get("params", spec.get("params") or {})
-    df = run_query(ws, name, query_dirs, **params)
-    return keep_rows(df, chart.get("where"), f"finding {finding.id}: chart: where ({name})").reset_index(drop=True)
+    df = run_query(ws, name, query_dirs, pseudonymise=key, **params)
+    return keep_rows(df, chart.get("where"), f"finding {finding.id}: chart: where ({name})",
+                     key).reset_index(drop=True)
 
 
-def _draw(ws: Workspace, finding: Finding, spec: dict, source: str, out: Path, query_dirs):
+def _draw(ws: Workspace, finding: Finding, spec: dict, source: str, out: Path, query_dirs,
+          key: PseudonymKey | None = None):
     chart = spec.get("chart")
     if not isinstance(chart, dict):
         raise InvestigateError(f"finding {finding.id}: chart must be a table (kind, title, ...)")
@@ -86,7 +95,7 @@ def _draw(ws: Workspace, finding: Finding, spec: dict, source: str, out: Path, q
         raise InvestigateError(f"finding {finding.id}: chart kind {kind!r} is not one of {', '.join(CHART_KINDS)}")
     if not chart.get("title"):
         raise InvestigateError(f"finding {finding.id}: chart needs a title that states the finding")
-    df = _chart_rows(ws, finding, spec, chart, query_dirs)
+    df = _chart_rows(ws, finding, spec, chart, query_dirs, key)
     try:
         fig = getattr(charts, kind)(df, title=chart["title"], subtitle=chart.get("subtitle"),
                                     source=source, **(chart.get("options") or {}))
@@ -110,9 +119,12 @@ def _coverage(ws: Workspace, source: str, out: Path):
 
 
 def write_report(ws: Workspace, spec: str | os.PathLike, out: str | os.PathLike = "reports", *,
-                 query_dirs=None) -> Report:
+                 query_dirs=None, pseudonymise=None) -> Report:
     """Compute the findings of ``spec`` and write ``report.html`` and ``report.pdf`` into ``out``
     (with ``findings.json``, ``findings.md``, ``tables/`` and ``figures/``).
+
+    ``pseudonymise``: ``True`` (the key from the environment), a key file or a
+    :class:`~investigate.PseudonymKey`: identities are shown as keyed pseudonyms throughout.
 
     Examples
     --------
@@ -126,13 +138,16 @@ def write_report(ws: Workspace, spec: str | os.PathLike, out: str | os.PathLike 
         raise InvestigateError(f"{spec}: 'report' must be a table (title, source, limits)")
     source = meta.get("source") or DEFAULT_SOURCE
     specs = document["findings"]
-    found = run_findings(ws, specs, out=out, query_dirs=query_dirs)
+    key = resolve_key(pseudonymise)
+    found = run_findings(ws, specs, out=out, query_dirs=query_dirs, pseudonymise=key)
     figures, shown = {}, {}
     for finding, one in zip(found, specs):
         if one.get("chart"):
-            figures[finding.id] = _draw(ws, finding, one, source, out, query_dirs)
+            figures[finding.id] = _draw(ws, finding, one, source, out, query_dirs, key)
             shown[finding.id] = _Figure(finding.id, one["chart"]["title"], figures[finding.id]["png"])
     checks = check_results(ws)
+    if key is not None:
+        checks = [(c, pseudonymise_frame(df, key)) for c, df in checks]
     coverage, gaps, coverage_fig = _coverage(ws, source, out)
     if coverage_fig:
         figures["coverage"] = {"png": coverage_fig.png}
@@ -141,7 +156,8 @@ def write_report(ws: Workspace, spec: str | os.PathLike, out: str | os.PathLike 
     title = meta.get("title") or "Findings"
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = dict(title=title, made=made, findings=found, shown=shown, checks=checks, gaps=gaps,
-                 coverage_fig=coverage_fig, unknowns=unknowns, limits=limits)
+                 coverage_fig=coverage_fig, unknowns=unknowns, limits=limits,
+                 identities=describe(key.fingerprint if key else None))
     html_path = out / "report.html"
     html_path.write_text(_html(**parts), encoding="utf-8")
     pdf_path = out / "report.pdf"
@@ -219,16 +235,19 @@ def _how(f: Finding) -> str:
             f"<p>Query <code>{_e(f.query)}</code> (SQL sha256 <span class='hash'>{_e(f.sql_sha256)}</span>) with "
             f"parameters <code>{_e(json.dumps(f.params, sort_keys=True))}</code>, "
             f"run {_e(f.computed_at)} with investigate {_e(f.toolkit_version)}.{rows} "
-            f"<code>investigate verify</code> re-runs it on the same files.</p>"
+            f"<code>investigate verify</code> re-runs it on the same files."
+            + (f" Identities are pseudonyms (key fingerprint <span class='hash'>{_e(f.pseudonym_key)}"
+               f"</span>); a full check needs the same key." if f.pseudonymised else "") + "</p>"
             f"<table><tr><th>input file</th><th>kind</th><th>sha256</th></tr>{inputs}</table></details>")
 
 
-def _html(*, title, made, findings, shown, checks, gaps, coverage_fig, unknowns, limits) -> str:
+def _html(*, title, made, findings, shown, checks, gaps, coverage_fig, unknowns, limits, identities) -> str:
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>",
            f"<style>{_CSS}</style><script>{_SELF_CHECK}</script></head><body>",
            f"<h1>{_e(title)}</h1><p class='meta'>Written {_e(made)} by investigate from the files listed "
            f"under each finding. {len(findings)} findings; every number can be checked with "
-           f"<code>investigate verify</code>.</p>", "<ul>"]
+           f"<code>investigate verify</code>.</p>",
+           f"<p class='meta' id='identities'>{_e(identities)}</p>", "<ul>"]
     out += [f"<li><a href='#{_e(f.id)}'>{_e(f.sentence)}</a></li>" for f in findings]
     out.append("</ul>")
     for f in findings:
@@ -263,7 +282,8 @@ def _html(*, title, made, findings, shown, checks, gaps, coverage_fig, unknowns,
 _A4 = (8.27, 11.69)
 
 
-def _pdf(path: Path, *, title, made, findings, shown, checks, gaps, coverage_fig, unknowns, limits) -> None:
+def _pdf(path: Path, *, title, made, findings, shown, checks, gaps, coverage_fig, unknowns, limits,
+         identities) -> None:
     """The same report as pages drawn with matplotlib: no browser or LaTeX needed."""
     import textwrap
 
@@ -296,6 +316,7 @@ def _pdf(path: Path, *, title, made, findings, shown, checks, gaps, coverage_fig
         fig, y = page()
         text(fig, y, title, size=18, weight="bold")
         text(fig, y, f"Written {made} by investigate. {len(findings)} findings.", size=9)
+        text(fig, y, identities, size=9)
         for f in findings:
             text(fig, y, "- " + f.sentence, size=10)
         pdf.savefig(fig)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from investigate import Workspace
+
+from . import netguard
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data_samples"
@@ -21,6 +27,30 @@ def _mmdb_cache_in_a_temp_dir(tmp_path_factory):
     mp.setenv("INVESTIGATE_CACHE", str(tmp_path_factory.mktemp("mmdb-cache")))
     yield
     mp.undo()
+
+
+@dataclass
+class Reproduced:
+    out: Path                   # the reports folder
+    proc: subprocess.CompletedProcess
+    network_log: Path           # blocked network attempts, one JSON line each (netguard)
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory) -> Reproduced:
+    """`investigate reproduce` (what `make reproduce` runs) once per session, into a temporary
+    folder, with the network blocked in it and in every child (the notebooks' kernels): see
+    tests/netguard.py. test_reproduce.py checks what it wrote, test_offline.py that it never
+    tried the network. About 30 s."""
+    base = tmp_path_factory.mktemp("reproduce")
+    log = base / "network_attempts.jsonl"
+    env = netguard.child_env(base / "netguard", log)
+    argv = [sys.executable, "-m", "investigate.cli", "reproduce", "--out", str(base / "reports")]
+    started = time.perf_counter()
+    proc = subprocess.run(netguard.child_command(argv), cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=900)
+    return Reproduced(base / "reports", proc, log, time.perf_counter() - started)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """`investigate reproduce` end to end, as `make reproduce` runs it: notebooks, figures, findings.
 
-One run (about 10 s) serves every test here; its findings are compared with ground_truth.json.
+One run (the session's `reproduced` of conftest.py, shared with test_offline.py) serves every
+test here; its findings are compared with ground_truth.json.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from .conftest import REPO
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    proc = subprocess.run([sys.executable, "-m", "investigate.cli", "reproduce", "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return out, proc.stdout
+def reports(reproduced):
+    # The session's one run (conftest.py), network blocked: test_offline.py shares it.
+    assert reproduced.proc.returncode == 0, reproduced.proc.stderr
+    return reproduced.out, reproduced.proc.stdout
 
 
 @pytest.fixture(scope="module")

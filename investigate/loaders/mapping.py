@@ -156,6 +156,10 @@ def parse_mapping(data: dict, *, origin: str = "<mapping>", sha256: str | None =
     delimiter = data.get("delimiter")
     if delimiter is not None and (not isinstance(delimiter, str) or not 1 <= len(delimiter) <= 4):
         raise _fail(origin, "delimiter: expected 1 to 4 characters")
+    for key in ("quote", "escape"):  # one character, or empty for none (as DuckDB's reader takes it)
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > 1):
+            raise _fail(origin, f"{key}: expected one character (or '' for none); got {value!r}")
     return Mapping(
         table=table,
         columns=columns,

@@ -114,7 +114,9 @@ def build_select(mapping: Mapping, ref: Callable[[ColumnSource], str], from_sql:
         if src.value is not None:
             return p.add(src.value, "VARCHAR")
         if src.expr is not None:
-            return f"CAST(({src.expr}) AS VARCHAR)"
+            # The line break ends a trailing -- comment: the expression was checked alone
+            # (loaders.mapping.check_expression), and must not reach past its parentheses.
+            return f"CAST(({src.expr}\n) AS VARCHAR)"
         return ref(src)
 
     # Level 1: each mapped source as text, with the "missing" markers made NULL. A value longer

@@ -30,6 +30,7 @@ import pandas as pd
 
 from .. import progress
 from ..errors import QueryError
+from ..pseudonymise import mark, resolve_key, wrap_sql
 from ..workspace import Workspace
 
 PACKAGE_DIR = Path(__file__).parent
@@ -162,24 +163,37 @@ def bind_params(query: Query, params: dict) -> dict:
     return {name: _convert(query, p, params.get(name, p.default)) for name, p in query.params.items()}
 
 
-def run_query(ws: Workspace, name: str, query_dirs=None, **params) -> pd.DataFrame:
+def run_query(ws: Workspace, name: str, query_dirs=None, *, pseudonymise=None, **params) -> pd.DataFrame:
     """Run a named query with bound parameters and return the result as a DataFrame.
+
+    ``pseudonymise``: ``True`` (the key from the environment), a key file's path or a
+    :class:`~investigate.PseudonymKey`: actor ids, display names and IP addresses in the result
+    are keyed pseudonyms (see :mod:`investigate.pseudonymise`); countries and organisations are not.
 
     Examples
     --------
     >>> run_query(ws, "cross_border_access_summary", category="us_user_data", grain="month")
+    >>> run_query(ws, "cross_border_access", pseudonymise="case.key")
     """
     query = get_query(name, query_dirs)
     bound = bind_params(query, params)
+    key = resolve_key(pseudonymise)
     with _query_errors(ws, name), progress.track(ws.con, f"Query {name}"):
-        return ws.sql(query.text, bound).df()
+        sql, bound = _pseudonymised(ws, query.text, bound, key)
+        return mark(ws.sql(sql, bound).df(), key)
 
 
-def write_query(ws: Workspace, name: str, path, query_dirs=None, **params) -> int:
+def _pseudonymised(ws: Workspace, sql: str, bound: dict, key) -> tuple[str, dict]:
+    return (sql, bound) if key is None else wrap_sql(ws.con, sql, bound, key)
+
+
+def write_query(ws: Workspace, name: str, path, query_dirs=None, *, pseudonymise=None, **params) -> int:
     """Run a named query and write its result to ``path`` as the rows come, never holding all
     of them: Parquet (``.parquet``) or CSV (any other name; ISO times in UTC, text quoted).
     ``.json`` is written from a DataFrame, for results that fit in memory. Returns the rows
     written; on an error the file is removed, so no half-written result is left behind.
+    ``pseudonymise`` as for :func:`run_query`: the rows are pseudonymised inside DuckDB as they
+    stream.
 
     Examples
     --------
@@ -190,8 +204,9 @@ def write_query(ws: Workspace, name: str, path, query_dirs=None, **params) -> in
 
     out = Path(path)
     suffix = out.suffix.lower()
+    key = resolve_key(pseudonymise)
     if suffix == ".json":
-        df = run_query(ws, name, query_dirs, **params)
+        df = run_query(ws, name, query_dirs, pseudonymise=key, **params)
         out.write_text(df.to_json(orient="records", date_format="iso", indent=2), encoding="utf-8")
         return len(df)
     query = get_query(name, query_dirs)
@@ -199,7 +214,7 @@ def write_query(ws: Workspace, name: str, path, query_dirs=None, **params) -> in
     rows = 0
     try:
         with _query_errors(ws, name), progress.track(ws.con, f"Query {name}"):
-            reader = arrow_reader(ws, query.text, bound)
+            reader = arrow_reader(ws, *_pseudonymised(ws, query.text, bound, key))
             writer = (pq.ParquetWriter(out, reader.schema) if suffix == ".parquet"
                       else pa_csv.CSVWriter(out, reader.schema))
             with writer:
