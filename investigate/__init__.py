@@ -12,6 +12,7 @@ The public API; the ``investigate`` command mirrors it, one subcommand per funct
 
 from .case import CaseLoad, ingest_case, read_manifest
 from .checks import list_checks, run_check, run_checks
+from .custody import custody
 from .enrich import load_reference, refresh as refresh_views
 from .errors import (InvestigateError, MappingError, MemoryLimitError, PseudonymisationError,
                      PseudonymKeyError, QueryError, ReferenceFileError, RejectedRecordError,
@@ -58,7 +59,7 @@ __all__ = [
     "CaseLoad", "Finding", "InvestigateError", "LoadResult", "MappingError", "MemoryLimitError",
     "PseudonymKey", "PseudonymKeyError", "PseudonymisationError", "QueryError",
     "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
-    "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding", "detect_format",
+    "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding", "custody", "detect_format",
     "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
     "load_mapping", "load_pseudonym_key", "load_reference", "provenance", "pseudonymise",
     "read_manifest", "refresh_views", "reproduce",

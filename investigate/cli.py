@@ -185,6 +185,27 @@ def cmd_check(args) -> int:
     return EXIT_FAILED if failed else 0
 
 
+def cmd_custody(args) -> int:
+    from .custody import custody
+
+    with _open(args, read_only=True) as ws:
+        df = custody(ws, csv=args.csv)
+    import pandas as pd
+
+    for r in df.itertuples():
+        size = "" if pd.isna(r.bytes) else f"{int(r.bytes):,} bytes, "
+        if r.kind == "export":
+            counts = (f"read {r.rows_read:,}, loaded {r.rows_loaded:,}, rejected {r.rows_rejected:,}"
+                      + (f", set apart {r.rows_set_apart:,}" if r.rows_set_apart else ""))
+        else:
+            counts = f"{r.rows_loaded:,} rows"
+        checked = "not a file" if pd.isna(r.checked_at) else f"hash checked again {r.checked_at:%Y-%m-%d %H:%M:%S} UTC"
+        print(f"{r.path}\n  {r.kind}, {r.format or '-'}, {size}sha256 {r.sha256}\n"
+              f"  {counts}; loaded {r.loaded_at:%Y-%m-%d %H:%M:%S} UTC, {checked}")
+    print(f"{len(df)} inputs" + (f"; written to {args.csv}" if args.csv else ""))
+    return 0
+
+
 def cmd_verify(args) -> int:
     with _open(args, read_only=True) as ws:
         verdicts = findings.verify(ws, args.findings, pseudonymise=_key(args))
@@ -318,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=0, metavar="N",
                    help="also print the first N violating rows of each failing check")
     p.set_defaults(func=cmd_check)
+
+    p = with_ws(sub.add_parser("custody", help="every input with its hash, size, format, counts and load time"))
+    p.add_argument("--csv", metavar="FILE", help="also write the list as CSV (for the methodology note)")
+    p.set_defaults(func=cmd_custody)
 
     p = with_ws(sub.add_parser("verify", help="re-run the findings of a findings.json"))
     p.add_argument("findings", help="findings.json")

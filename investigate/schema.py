@@ -7,7 +7,7 @@ made by another version is refused on open rather than misread.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Columns that every event table ends with: where the row came from, and what the canonical
 # columns could not hold (``extra``), so nothing in a source record is lost.
@@ -74,6 +74,9 @@ BOOKKEEPING_TABLES: dict[str, list[tuple[str, str]]] = {
         ("ts_min", "TIMESTAMPTZ"),
         ("ts_max", "TIMESTAMPTZ"),
         ("loaded_at", "TIMESTAMPTZ NOT NULL"),
+        # When the file's sha256 was taken again, after its rows were written, and found
+        # unchanged (a file that changed while it was read is refused, nothing of it kept).
+        ("checked_at", "TIMESTAMPTZ"),
     ],
     "rejects": [
         ("source_file", "VARCHAR NOT NULL"),
@@ -105,6 +108,8 @@ BOOKKEEPING_TABLES: dict[str, list[tuple[str, str]]] = {
         ("version", "VARCHAR"),       # the file's own version or date, where it has one
         ("precedence", "INTEGER"),    # networks: lower answers first (enrich.locate.PRECEDENCE)
         ("note", "VARCHAR"),
+        ("checked_at", "TIMESTAMPTZ"),  # the hash taken again after loading, found unchanged
+        ("bytes", "BIGINT"),            # the file's size (NULL for a preset or the bundled registry)
     ],
 }
 

@@ -28,7 +28,7 @@ TABLES = {
     "access_events": "SELECT * FROM access_events ORDER BY source_file, source_record",
     "rejects": "SELECT * FROM rejects ORDER BY ALL",
     "set_apart": "SELECT * FROM set_apart ORDER BY ALL",
-    "ingests": "SELECT * EXCLUDE (loaded_at) FROM ingests ORDER BY path",
+    "ingests": "SELECT * EXCLUDE (loaded_at, checked_at) FROM ingests ORDER BY path",
     "address_locations": "SELECT * FROM address_locations ORDER BY ALL",
 }
 

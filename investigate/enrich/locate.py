@@ -301,7 +301,7 @@ def _record_registry(con) -> None:
     version, sha = _registry_identity()
     if con.execute("SELECT count(*) FROM reference_sources WHERE kind = 'networks' AND sha256 = ?", [sha]).fetchall()[0][0]:
         return
-    con.execute("INSERT INTO reference_sources VALUES ('networks', ?, ?, ?, 0, ?, 'registry', ?, ?, ?)",
+    con.execute("INSERT INTO reference_sources VALUES ('networks', ?, ?, ?, 0, ?, 'registry', ?, ?, ?, NULL, NULL)",
                 [f"bundled:iptocc {version}", sha, "iptocc (RIR delegation data)",
                  datetime.now(timezone.utc), version, PRECEDENCE["registry"],
                  "the country each block is registered to at a Regional Internet Registry, not a measured location"])

@@ -241,10 +241,18 @@ def load_reference(ws: Workspace, kind: str, path: str | os.PathLike, format: st
     if ws.sql("SELECT count(*) FROM reference_sources WHERE kind = ? AND sha256 = ?", [kind, sha]).fetchone()[0]:
         return 0
     with ws.transaction():
+        started = datetime.now(timezone.utc)
         loaded = _LOADERS[kind](ws, p, format) if kind == "networks" else _Loaded(_LOADERS[kind](ws, p))
-        ws.con.execute("INSERT INTO reference_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [kind, str(p), sha, p.name, loaded.rows, datetime.now(timezone.utc),
-                        loaded.format, loaded.version, loaded.precedence, loaded.note])
+        # The file was read again by the loader: it must still be the file that was hashed.
+        after = sha256_of(p)
+        if after != sha:
+            raise ReferenceFileError(f"{p}: changed while it was being loaded (sha256 {sha[:16]}... before, "
+                                     f"{after[:16]}... after); nothing of it was loaded. Load it again "
+                                     "once nothing is writing to it.")
+        ws.con.execute("INSERT INTO reference_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [kind, str(p), sha, p.name, loaded.rows, started,
+                        loaded.format, loaded.version, loaded.precedence, loaded.note,
+                        datetime.now(timezone.utc), p.stat().st_size])
         refresh(ws, lookups=False)  # the loaders above redid the lookups they affect
     return loaded.rows
 
@@ -262,7 +270,7 @@ def _load_preset(ws: Workspace, name: str, params: dict) -> int:
     label = PRESET_PREFIX + name + "".join(f" {k}={v}" for k, v in sorted(params.items()))
     with ws.transaction():
         n = _policy_rules(ws, label, data)
-        ws.con.execute("INSERT INTO reference_sources VALUES ('policy', ?, ?, ?, ?, ?, 'preset', ?, NULL, ?)",
+        ws.con.execute("INSERT INTO reference_sources VALUES ('policy', ?, ?, ?, ?, ?, 'preset', ?, NULL, ?, NULL, NULL)",
                        [label, sha, name, n, datetime.now(timezone.utc), data.get("source"), data.get("name")])
         refresh(ws, lookups=False)  # the loaders above redid the lookups they affect
     return n

@@ -14,6 +14,7 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,7 @@ from ..errors import InvestigateError, MappingError, RejectedRecordError, Unread
 from ..workspace import Workspace
 from .mapping import Mapping, mapping_from
 from .records import MIN_PART_BYTES
-from .sources import SourceFile, head_bytes, inspect
+from .sources import SourceFile, head_bytes, inspect, sha256_of
 
 STAGED = "__staged"
 STRUCTURAL = "__structural"
@@ -331,10 +332,11 @@ def _load(ws: Workspace, items: list[_Item], mp: Mapping | None, *, strict: bool
                     if it.result.rows_read == 0:
                         it.result.note = _join(it.chosen, "no records")
                 _locate_new_values(ws, table, last_rowid)
+            checked_at = _check_unchanged(items)
             con.execute(
                 "UPDATE ingests SET rows_read = u.rows_read, rows_loaded = u.rows_loaded, "
                 "rows_rejected = u.rows_rejected, rows_set_apart = u.rows_set_apart, ts_min = u.ts_min, "
-                "ts_max = u.ts_max FROM (SELECT unnest($shas) AS sha256, unnest($read) AS rows_read, "
+                "ts_max = u.ts_max, checked_at = $checked FROM (SELECT unnest($shas) AS sha256, unnest($read) AS rows_read, "
                 "unnest($loaded) AS rows_loaded, unnest($rejected) AS rows_rejected, "
                 "unnest($apart) AS rows_set_apart, unnest($ts_min::TIMESTAMPTZ[]) AS ts_min, "
                 "unnest($ts_max::TIMESTAMPTZ[]) AS ts_max) AS u WHERE ingests.sha256 = u.sha256",
@@ -342,7 +344,8 @@ def _load(ws: Workspace, items: list[_Item], mp: Mapping | None, *, strict: bool
                  "loaded": [it.result.rows_loaded for it in items],
                  "rejected": [it.result.rows_rejected for it in items],
                  "apart": [it.result.rows_set_apart for it in items],
-                 "ts_min": [it.result.ts_min for it in items], "ts_max": [it.result.ts_max for it in items]})
+                 "ts_min": [it.result.ts_min for it in items], "ts_max": [it.result.ts_max for it in items],
+                 "checked": checked_at})
             _drop_temps(con)
     except InvestigateError:
         raise
@@ -351,6 +354,24 @@ def _load(ws: Workspace, items: list[_Item], mp: Mapping | None, *, strict: bool
     except duckdb.Error as exc:
         what = items[0].display if len(items) == 1 else f"one of {len(items)} files"
         raise UnreadableInputError(what, f"cannot be read as {format}: {_clean_duckdb_message(exc)}") from None
+
+
+def _check_unchanged(items: list[_Item]) -> datetime:
+    """Chain of custody: each file's sha256 again, now that its rows are written. DuckDB read
+    the file itself, after it was hashed; a file that changed in between (an export still being
+    written, a sync tool replacing it) is refused, and its transaction rolled back."""
+    for it in items:
+        try:
+            after = sha256_of(it.source.path)
+        except OSError as exc:
+            raise UnreadableInputError(it.display, f"could not be read again after loading ({exc.strerror}); "
+                                                   "nothing of it was loaded") from None
+        if after != it.source.sha256:
+            raise UnreadableInputError(
+                it.display, f"changed while it was being loaded (sha256 {it.source.sha256[:16]}... before, "
+                            f"{after[:16]}... after); nothing of it was loaded. Load it again once "
+                            "nothing is writing to it.")
+    return datetime.now(timezone.utc)
 
 
 def _locate_new_values(ws: Workspace, table: str, last_rowid: int) -> None:

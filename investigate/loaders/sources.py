@@ -58,8 +58,12 @@ class _Gunzip:
                 if not chunk.strip(b"\0"):
                     return  # zero padding after the last member, as tape-era tools write
                 self._d = zlib.decompressobj(wbits=31)
-            self._note(self._d.decompress(chunk))
-            chunk = self._d.unused_data if self._d.eof else b""
+            # At most CHUNK out per call: a megabyte of a gzip bomb unpacks to a gigabyte.
+            self._note(self._d.decompress(chunk, CHUNK))
+            if self._d.eof:
+                chunk = self._d.unused_data
+            else:
+                chunk = self._d.unconsumed_tail
 
     def _note(self, data: bytes) -> None:
         self.out += len(data)
