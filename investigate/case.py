@@ -6,6 +6,7 @@
     inputs:
       - {path: exports/access.csv, format: csv, mapping: mappings/access.yml}
       - {path: exports/AWSLogs, format: cloudtrail}     # a folder: every file of the format
+      - {path: exports/export.zip, format: auto}        # an archive: member by member
       - {path: exports/flows.log, format: vpc_flow, options: {fields: "version account-id ..."}}
     reference:
       networks: reference/network_inventory.csv     # a path, or a list of paths

@@ -281,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_formats)
 
     p = with_ws(sub.add_parser("ingest", help="load export files into a workspace"))
-    p.add_argument("files", nargs="+", metavar="FILE", help="files or directories")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="files, directories or archives (.zip, .tar, .tar.gz: loaded member by member)")
     p.add_argument("--format", required=True, help="input format (see: investigate formats)")
     p.add_argument("--mapping", help="mapping file (YAML) for csv/jsonl/parquet")
     p.add_argument("--strict", action="store_true", help="stop at the first bad record")

@@ -206,6 +206,9 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     ws : Workspace
     path : path-like
         The export. ``.gz`` and ``.zst`` are read transparently (detected from the content).
+        An archive (``.zip``, ``.tar``, ``.tar.gz``; see :mod:`.archives`) loads member by
+        member, each all or nothing, stopping at the first that fails; the result sums them
+        (:func:`ingest` gives each member's).
     format : str
         A registered format name (``investigate formats`` lists them).
     mapping : path, dict or Mapping, optional
@@ -229,6 +232,13 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     MappingError
         The mapping is invalid or names a column the file does not have.
     """
+    from . import archives
+
+    if archives.kind_of(path):  # its members, one by one; one result for them all
+        from .sources import sha256_of
+
+        results = ingest(ws, path, format, mapping=mapping, strict=strict, options=options)
+        return archives.combined(path, results, sha256_of(path))
     mp = _mapping_for(path, format, mapping)
     item = _prepare(ws, path, format, mp)
     if not item.result.skipped:
@@ -259,9 +269,10 @@ class _Item:
         return self.result.path
 
 
-def _prepare(ws: Workspace, path, format: str, mp: Mapping | None) -> _Item:
+def _prepare(ws: Workspace, path, format: str, mp: Mapping | None, display: str | None = None) -> _Item:
     """Hash the file, tell its format, and skip it when it holds nothing to load or is in the
-    workspace already."""
+    workspace already. ``display``: the path recorded for it, when not its own (an archive
+    member's private copy is recorded as ``<archive>!<member>``)."""
     source = inspect(path)
     chosen = ""
     if format == "auto":
@@ -270,7 +281,7 @@ def _prepare(ws: Workspace, path, format: str, mp: Mapping | None) -> _Item:
     else:
         loader = get_loader(format)
     table = loader.table or mp.table
-    item = _Item(source, loader, LoadResult(path=str(source.path), format=format, table=table,
+    item = _Item(source, loader, LoadResult(path=display or str(source.path), format=format, table=table,
                                             sha256=source.sha256, note=chosen), chosen)
     skip = loader.skip_reason(source)
     if skip:
@@ -532,14 +543,17 @@ def _write_streamed(con, items: list[_Item], table: str, strict: bool, staged: S
 
 
 def expand_paths(paths, loader: Loader | None) -> list[tuple[Path, bool]]:
-    """Files named directly, plus files below named directories that the loader accepts (with
-    no loader, as for ``--format auto``: every file but hidden ones); each with whether it was
-    found in a directory."""
+    """Files named directly, plus files below named directories that the loader accepts or
+    that are named like archives (with no loader, as for ``--format auto``: every file but
+    hidden ones); each with whether it was found in a directory."""
+    from .archives import archive_name
+
     out: list[tuple[Path, bool]] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend((f, True) for f in sorted(p.rglob("*")) if f.is_file()
-                       and not f.name.startswith(".") and (loader is None or loader.accepts(f)))
+                       and not f.name.startswith(".")
+                       and (loader is None or loader.accepts(f) or archive_name(f)))
         else:
             out.append((p, False))
     return out
@@ -570,8 +584,15 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
     With ``format="auto"``, a file found in a directory that no format recognises is skipped
     with a note (a folder of exports often holds a README or a manifest); a file named directly
     is an error.
+
+    An archive (``.zip``, ``.tar``, ``.tar.gz``, known by its content) is like a directory: its
+    members load one by one as files found in it (path ``<archive>!<member>``), each from a
+    private copy removed once it is loaded; members that are not files, or not of the format,
+    are skipped with a note; an archive that cannot be read is an error for the archive (see
+    :mod:`.archives`).
     """
     from ..errors import UnknownFormatError
+    from . import archives
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -602,9 +623,9 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
             except InvestigateError:
                 # Rolled back: each file on its own, prepared afresh (the batch may have
                 # counted some of them), so the one at fault gets its own error.
-                for path, _ in batch:
+                for path, it in batch:
                     try:
-                        item = _prepare(ws, path, format, mp)
+                        item = _prepare(ws, path, format, mp, it.display)
                     except InvestigateError as exc:
                         yield path, None, exc
                         continue
@@ -615,21 +636,21 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
         elif batch:
             yield load_one(*batch[0])
 
-    for path, from_dir in found:
+    def add(path: Path, from_dir: bool, display: str | None = None):
         try:
-            item = _prepare(ws, path, format, mp)
+            item = _prepare(ws, path, format, mp, display)
         except UnknownFormatError as exc:
             yield from flush()
             if not from_dir:
                 yield path, None, exc
-                continue
-            yield path, LoadResult(path=str(path.absolute()), format="auto", table=None, sha256="",
-                                   skipped=True, note="format not recognised"), None
-            continue
+                return
+            yield path, LoadResult(path=display or str(path.absolute()), format="auto", table=None,
+                                   sha256="", skipped=True, note="format not recognised"), None
+            return
         except InvestigateError as exc:
             yield from flush()
             yield path, None, exc
-            continue
+            return
         if pending and (not _batchable(item) or item.loader is not pending[0][1].loader
                         or len(pending) >= BATCH_FILES
                         or sum(it.source.content_bytes for _, it in pending) + item.source.content_bytes > BATCH_BYTES
@@ -638,14 +659,69 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
             yield from flush()
             if duplicate:  # a copy of a file in the batch just loaded: skipped now
                 try:
-                    item = _prepare(ws, path, format, mp)
+                    item = _prepare(ws, path, format, mp, display)
                 except InvestigateError as exc:
                     yield path, None, exc
-                    continue
+                    return
         if _batchable(item):
             pending.append((path, item))
         else:
             yield load_one(path, item)
+
+    copies: dict[str, str] = {}     # an archive member's private copy -> its display path
+
+    def named(triples, note: str):
+        """Results and errors of archive members, named as in the archive, not as their copy."""
+        for path, result, error in triples:
+            display = copies.get(str(path))
+            if display is not None:
+                if result is not None:
+                    result.note = _join(result.note, note)
+                if error is not None:
+                    error = archives.renamed(error, str(path), display)
+                path = Path(display)
+            yield path, result, error
+
+    for path, from_dir in found:
+        kind = archives.kind_of(path)
+        if kind is None:
+            yield from add(path, from_dir)
+            continue
+        try:
+            arc = archives.Archive(path, kind).open()
+        except InvestigateError as exc:
+            yield from flush()
+            yield path, None, exc
+            continue
+        failure, count, members = None, 0, arc.members(loader)
+        try:
+            try:
+                for m in members:
+                    count += 1
+                    if m.path is not None:
+                        copies[str(m.path)] = m.display
+                        yield from named(add(m.path, True, m.display), arc.note)
+                    else:
+                        yield from named(flush(), arc.note)
+                        if m.error is not None:
+                            yield Path(m.display), None, m.error
+                        else:
+                            yield Path(m.display), LoadResult(
+                                path=m.display, format=format, table=None, sha256="", skipped=True,
+                                note=_join(m.note, arc.note)), None
+                    arc.prune(keep=[p for p, _ in pending])
+            except InvestigateError as exc:  # the archive cannot be read past some point
+                failure = exc
+            # Its members' copies go with it: whatever of them waits in a batch loads now.
+            yield from named(flush(), arc.note)
+        finally:
+            members.close()
+            arc.close()
+        if failure is not None:
+            yield path, None, failure
+        elif count == 0:
+            yield path, LoadResult(path=str(arc.path), format=format, table=None, sha256=arc.sha256,
+                                   skipped=True, note=f"a {kind} archive with no files in it"), None
     yield from flush()
 
 
