@@ -34,7 +34,7 @@ TABLES = {
     "access_events": f"SELECT * REPLACE ({BASENAME.format('source_file')} AS source_file) FROM access_events ORDER BY ALL",
     "rejects": f"SELECT * REPLACE ({BASENAME.format('source_file')} AS source_file) FROM rejects ORDER BY ALL",
     "set_apart": f"SELECT * REPLACE ({BASENAME.format('source_file')} AS source_file) FROM set_apart ORDER BY ALL",
-    "ingests": f"SELECT * EXCLUDE (loaded_at) REPLACE ({BASENAME.format('path')} AS path) FROM ingests ORDER BY ALL",
+    "ingests": f"SELECT * EXCLUDE (loaded_at, checked_at) REPLACE ({BASENAME.format('path')} AS path) FROM ingests ORDER BY ALL",
 }
 
 
