@@ -49,14 +49,16 @@ def flow_files(folder, n=12):
             lines.append(V2.format(src="2001:db8::7", sp=1, start=1714644901, end=1714644960))
         if i == 7:
             lines.append(V2.format(src="192.0.2.9", sp=2, start=94668480, end=94668540))
-        text = ("\r\n" if i == 8 else "\n").join(lines) + "\n"
-        path = folder / f"flow-{i:02d}.log"
-        if i % 2:
-            path = path.with_suffix(".log.gz")
-            path.write_bytes(gzip.compress(text.encode()))
-        else:
-            path.write_text(text, encoding="utf-8", newline="")
+        write(folder / f"flow-{i:02d}.log", ("\r\n" if i == 8 else "\n").join(lines) + "\n", gz=i % 2)
     return folder
+
+
+def write(path, text, gz):
+    """``text`` at ``path``, or gzip-compressed at ``path.gz``."""
+    if gz:
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text, encoding="utf-8", newline="")
 
 
 def event(name, i, ip="203.0.113.9"):
@@ -101,14 +103,7 @@ def jsonl_files(folder, n=7):
         if i == 3:
             lines.append(json.dumps({**recs[0], "dst_port": 70000}))
         text = ("\r\n" if i == 2 else "\n").join(lines) + "\n"
-        if i == 5:
-            text = json.dumps(recs, indent=1)
-        path = folder / f"part-{i}.jsonl"
-        if i % 2:
-            path = path.with_suffix(".jsonl.gz")
-            path.write_bytes(gzip.compress(text.encode()))
-        else:
-            path.write_text(text, encoding="utf-8", newline="")
+        write(folder / f"part-{i}.jsonl", json.dumps(recs, indent=1) if i == 5 else text, gz=i % 2)
     return folder
 
 
