@@ -347,7 +347,8 @@ def _load(ws: Workspace, items: list[_Item], mp: Mapping | None, *, strict: bool
             con.execute(
                 "UPDATE ingests SET rows_read = u.rows_read, rows_loaded = u.rows_loaded, "
                 "rows_rejected = u.rows_rejected, rows_set_apart = u.rows_set_apart, ts_min = u.ts_min, "
-                "ts_max = u.ts_max, checked_at = $checked FROM (SELECT unnest($shas) AS sha256, unnest($read) AS rows_read, "
+                "ts_max = u.ts_max, checked_at = $checked "
+                "FROM (SELECT unnest($shas) AS sha256, unnest($read) AS rows_read, "
                 "unnest($loaded) AS rows_loaded, unnest($rejected) AS rows_rejected, "
                 "unnest($apart) AS rows_set_apart, unnest($ts_min::TIMESTAMPTZ[]) AS ts_min, "
                 "unnest($ts_max::TIMESTAMPTZ[]) AS ts_max) AS u WHERE ingests.sha256 = u.sha256",
