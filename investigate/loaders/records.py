@@ -146,21 +146,26 @@ def _read_text(source: SourceFile) -> str:
                                                 "UTF-8 (RFC 8259)") from None
 
 
-def is_line_oriented(source: SourceFile) -> bool:
-    """True when the first non-blank line is a complete JSON object that is not a wrapper."""
+def is_line_oriented(source: SourceFile, lines: int = 5) -> bool:
+    """True when one of the first few non-blank lines is a complete JSON object that is not a
+    wrapper (a JSON Lines file whose first line is cut or broken is still JSON Lines: read as a
+    document, everything after the bad line would be one reject)."""
     head = head_bytes(source, 1 << 20)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if _WRAPPER_START.match(text):  # e.g. CloudTrail's {"Records": [...]}: no need to parse it
         return False
-    for line in text.splitlines():
-        if line.strip():
-            try:
-                value = json.loads(line)
-            except (ValueError, RecursionError):
-                return False
-            return isinstance(value, dict) and not any(
-                isinstance(value.get(k), list) for k in WRAPPER_KEYS)
-    return True
+    seen = [line.strip() for line in text.splitlines()[:1000] if line.strip()][:lines]
+    for line in seen:
+        # The marks of a document: an array, a pretty-printed object, values followed by
+        # commas (MySQL's audit log is an array without its brackets).
+        if line.startswith("[") or line == "{" or line.endswith(","):
+            return False
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # a broken line: the next ones say what the file is
+        return isinstance(value, dict) and not any(isinstance(value.get(k), list) for k in WRAPPER_KEYS)
+    return not seen
 
 
 @dataclass

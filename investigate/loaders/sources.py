@@ -30,10 +30,29 @@ class SourceFile:
     compression: str        # "none", "gzip" or "zstd" (from the content, not the name)
     content_bytes: int      # bytes after decompression
     encoding: str           # "utf-8" or "utf-16", from a byte-order mark
+    longest_line: int = 0   # bytes of its longest line, when at least CHUNK (else 0: shorter)
 
     @property
     def empty(self) -> bool:
         return self.content_bytes == 0
+
+
+class _LongestLine:
+    """The longest line of a stream, fed in chunks, when it is at least as long as a chunk:
+    two searches per chunk (a shorter line lies inside one chunk and is never measured)."""
+
+    def __init__(self):
+        self.open = 0       # bytes since the last line break
+        self.longest = 0
+
+    def feed(self, data: bytes) -> None:
+        first = data.find(b"\n")
+        if first < 0:
+            self.open += len(data)
+        else:
+            self.longest = max(self.longest, self.open + first)
+            self.open = len(data) - data.rfind(b"\n") - 1
+        self.longest = max(self.longest, self.open)
 
 
 def _detect_compression(head: bytes) -> str:
@@ -51,6 +70,7 @@ class _Gunzip:
         self._d = zlib.decompressobj(wbits=31)
         self.out = 0
         self.head = b""
+        self.lines = _LongestLine()
 
     def feed(self, chunk: bytes) -> None:
         while chunk:
@@ -67,6 +87,7 @@ class _Gunzip:
 
     def _note(self, data: bytes) -> None:
         self.out += len(data)
+        self.lines.feed(data)
         if len(self.head) < 4:
             self.head += data[:4]
 
@@ -82,11 +103,13 @@ class _Unzstd:
         self._d = zstandard.ZstdDecompressor().decompressobj()
         self.out = 0
         self.head = b""
+        self.lines = _LongestLine()
 
     def feed(self, chunk: bytes) -> None:
         while chunk:
             data = self._d.decompress(chunk)
             self.out += len(data)
+            self.lines.feed(data)
             if len(self.head) < 4:
                 self.head += data[:4]
             if self._d.eof and self._d.unused_data:
@@ -120,6 +143,7 @@ def inspect(path: str | os.PathLike) -> SourceFile:
     checker = None
     compression = "none"
     head = b""
+    lines = _LongestLine()
     try:
         with open(p, "rb") as fh:
             while chunk := fh.read(CHUNK):
@@ -131,6 +155,8 @@ def inspect(path: str | os.PathLike) -> SourceFile:
                 size += len(chunk)
                 if checker is not None:
                     checker.feed(chunk)
+                else:
+                    lines.feed(chunk)
     except PermissionError:
         raise UnreadableInputError(p, "permission denied (the file is not readable by this user)") from None
     except Exception as exc:  # zlib.error, zstd.ZstdError, OSError: all mean "cannot read it"
@@ -146,9 +172,11 @@ def inspect(path: str | os.PathLike) -> SourceFile:
                    f"({size} bytes on disk); ask for a complete copy of the export")
         content_bytes = checker.out
         head = checker.head
+        lines = checker.lines
     encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    longest = lines.longest if lines.longest >= CHUNK else 0
     return SourceFile(path=p, sha256=digest.hexdigest(), size=size, compression=compression,
-                      content_bytes=content_bytes, encoding=encoding)
+                      content_bytes=content_bytes, encoding=encoding, longest_line=longest)
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -196,7 +224,7 @@ def header_fields(source: SourceFile, delimiter: str | None, quote: str = '"',
 
     head = head_bytes(source)
     text = head.decode("utf-16" if source.encoding == "utf-16" else "utf-8", errors="replace")
-    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    first = (text.lstrip("\ufeff").splitlines() or [""])[0]  # (a file that is only a BOM has none)
     if delimiter is None:
         counts = {c: first.count(c) for c in candidates}
         best = max(counts, key=lambda c: counts[c])
