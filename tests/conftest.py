@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from investigate import Workspace
 
@@ -18,6 +21,17 @@ from . import netguard
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data_samples"
 REAL_SAMPLES = REPO.parent / "shared" / "real_samples"
+
+# Hypothesis profiles (tests/test_hostile_inputs.py). "ci", the default: few examples, the same
+# ones every run (derandomize), nothing saved. "nightly": many random examples, failures saved in
+# .hypothesis/ and replayed first next time. Choose with HYPOTHESIS_PROFILE=nightly (or pytest's
+# --hypothesis-profile=nightly). The deadline is per example: a load that takes longer fails.
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+settings.register_profile("ci", max_examples=15, derandomize=True, database=None, print_blob=True,
+                          deadline=timedelta(seconds=5), suppress_health_check=_SLOW_IS_FINE)
+settings.register_profile("nightly", max_examples=2000, derandomize=False, print_blob=True,
+                          deadline=timedelta(seconds=10), suppress_health_check=_SLOW_IS_FINE)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True, scope="session")
