@@ -340,3 +340,21 @@ def test_auto_on_a_folder_loads_what_it_recognises_and_skips_the_rest(ws, tmp_pa
     assert capsys.readouterr().out.splitlines() == [
         "README.txt: skipped (format not recognised)",
         "trail.json: read 2, loaded 2, rejected 0 -> access_events (format auto: cloudtrail)"]
+
+
+@pytest.mark.parametrize("shape", ["array, one per line", "array, pretty", "values and commas, no brackets",
+                                   "one pretty object", "lines, first one cut"])
+def test_small_documents_are_told_from_json_lines(ws, tmp_path, shape):
+    """A JSON Lines file is recognised by any of its first lines (a cut first line does not make
+    it a document), and a short document is never taken for JSON Lines because one of its lines
+    happens to be a whole object."""
+    evs = [event(time=f"2022-01-05T08:0{i}:00Z") for i in range(3)]
+    lines = [json.dumps(e) for e in evs]
+    text = {"array, one per line": "[\n" + ",\n".join(lines) + "\n]\n",
+            "array, pretty": json.dumps(evs[:2], indent=2),
+            "values and commas, no brackets": ",\n".join(lines) + "\n",
+            "one pretty object": json.dumps(evs[0], indent=2),
+            "lines, first one cut": "\n".join([lines[0][:50], *lines[1:]]) + "\n"}[shape]
+    result = load(ws, tmp_path, text=text)
+    expected = {"array, pretty": (2, 2, 0), "one pretty object": (1, 1, 0), "lines, first one cut": (3, 2, 1)}
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == expected.get(shape, (3, 3, 0))
