@@ -6,6 +6,7 @@ The public API; the ``investigate`` command mirrors it, one subcommand per funct
 >>> ws = investigate.Workspace.open("case.duckdb")
 >>> investigate.ingest_case(ws, "data_samples/case.yml")
 >>> investigate.run_query(ws, "cross_border_access_summary", category="us_user_data")
+>>> investigate.export(ws, "case-parquet")   # every table as Parquet, with a manifest
 >>> investigate.run_checks(ws)    # data checks: one row per rule, with its violations
 >>> investigate.run_query(ws, "cross_border_access", pseudonymise="case.key")  # keyed pseudonyms
 """
@@ -17,6 +18,7 @@ from .enrich import load_reference, refresh as refresh_views
 from .errors import (InvestigateError, MappingError, MemoryLimitError, PseudonymisationError,
                      PseudonymKeyError, QueryError, ReferenceFileError, RejectedRecordError,
                      SchemaVersionError, UnknownFormatError, UnreadableInputError, VerificationError)
+from .export import export
 from .findings import Finding, compute as compute_finding, provenance, run_findings, verify
 from .findings import write as write_findings
 from .loaders import LoadResult, detect_format, formats, ingest, ingest_file, load_mapping
@@ -60,7 +62,7 @@ __all__ = [
     "PseudonymKey", "PseudonymKeyError", "PseudonymisationError", "QueryError",
     "ReferenceFileError", "RejectedRecordError", "SchemaVersionError", "UnknownFormatError",
     "UnreadableInputError", "VerificationError", "Workspace", "charts", "compute_finding", "custody", "detect_format",
-    "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
+    "export", "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
     "load_mapping", "load_pseudonym_key", "load_reference", "provenance", "pseudonymise",
     "read_manifest", "refresh_views", "reproduce",
     "run_check", "run_checks", "run_findings", "run_notebook", "run_query", "verify", "write_findings",

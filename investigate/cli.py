@@ -206,6 +206,19 @@ def cmd_custody(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export
+
+    with _open(args, read_only=True) as ws:
+        manifest = export(ws, args.out, overwrite=args.overwrite)
+    tables = manifest["tables"]
+    for name, t in tables.items():
+        parts = f", {len(t['files'])} files by {', '.join(t['partition_columns'])}" if t["partition_columns"] else ""
+        print(f"{name}: {t['rows']:,} rows{parts}")
+    print(f"{len(tables)} tables -> {args.out} (manifest.json: {len(manifest['inputs'])} inputs with their hashes)")
+    return 0
+
+
 def cmd_verify(args) -> int:
     with _open(args, read_only=True) as ws:
         verdicts = findings.verify(ws, args.findings, pseudonymise=_key(args))
@@ -344,6 +357,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_ws(sub.add_parser("custody", help="every input with its hash, size, format, counts and load time"))
     p.add_argument("--csv", metavar="FILE", help="also write the list as CSV (for the methodology note)")
     p.set_defaults(func=cmd_custody)
+
+    p = with_ws(sub.add_parser(
+        "export", help="write every table as Parquet (events partitioned by UTC date) with a manifest",
+        description="Write the workspace's tables under OUT/<table>/ as Parquet: access_events and "
+                    "transfer_events hive-partitioned by event_date (the UTC date of ts / ts_start), "
+                    "every other table in one folder; IP ranges as 32 hex digits; OUT/manifest.json "
+                    "lists the inputs and every file with its sha256. See docs/scale.md."))
+    p.add_argument("out", metavar="OUT", help="the folder to write (new or empty, unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace what OUT holds, once the new export is complete")
+    p.set_defaults(func=cmd_export)
 
     p = with_ws(sub.add_parser("verify", help="re-run the findings of a findings.json"))
     p.add_argument("findings", help="findings.json")
