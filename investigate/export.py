@@ -39,7 +39,6 @@ into place at the end; a failure removes the temporary folder and leaves ``out``
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import os
@@ -53,6 +52,7 @@ import pandas as pd
 from . import schema
 from .custody import custody
 from .errors import InvestigateError
+from .loaders.sources import sha256_of
 from .workspace import Workspace
 
 MANIFEST = "manifest.json"
@@ -97,14 +97,6 @@ def _select(ws: Workspace, table: str) -> tuple[str, dict[str, dict]]:
     return f"SELECT {', '.join(exprs)} FROM {table} ORDER BY {order}", notes
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write_table(ws: Workspace, table: str, folder: Path) -> dict:
     query, notes = _select(ws, table)
     rows = ws.sql(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -128,7 +120,7 @@ def _write_table(ws: Workspace, table: str, folder: Path) -> dict:
         "rows": rows,
         "columns": columns,
         "partition_columns": [PARTITION_COLUMN] if table in PARTITION_SOURCE else [],
-        "files": [{"path": p.relative_to(folder).as_posix(), "sha256": _sha256(p),
+        "files": [{"path": p.relative_to(folder).as_posix(), "sha256": sha256_of(p),
                    "bytes": p.stat().st_size} for p in files],
     }
 

@@ -46,6 +46,8 @@ from investigate import Workspace
 from investigate.errors import InvestigateError
 from investigate.loaders import formats, ingest_file
 
+from .test_loader_transfer_jobs import MAPPING as JOBS_MAPPING
+
 REPO = Path(__file__).resolve().parents[1]
 FIX = REPO / "tests" / "fixtures"
 # A load that takes longer than this is a hang: DuckDB is interrupted and the example fails.
@@ -158,9 +160,6 @@ GENERIC_MAPPING = {
 }
 GENERIC_RECORDS = [dict(zip(GENERIC_HEADER.split(","), row))
                    for row in csv.reader(GENERIC_ROWS)]
-JOBS_MAPPING = {"table": "transfer_events", "columns": {
-    "event_id": "job", "dataset": "dataset", "src_host": "from", "dst_host": "to",
-    "bytes": "bytes", "ts_start": "start", "ts_end": "end", "outcome": "status"}}
 JOBS = [
     {"job": "j1", "dataset": "us_user_data", "from": "us-east-dc", "to": "sg-dc", "bytes": 1000,
      "start": "2022-06-19T03:00:00Z", "end": "2022-06-19T03:05:00Z", "status": "Completed"},

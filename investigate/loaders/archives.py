@@ -577,11 +577,14 @@ def _tar_special(ti: tarfile.TarInfo) -> str:
     return f"a special entry (tar type {ti.type!r})"
 
 
-def combined(path, results: list, sha256: str):
+def combined(path, results: list):
     """One result for a whole archive (what :func:`base.ingest_file` returns for one): the
-    members' counts summed, their rejects with the member named."""
+    members' counts summed, their rejects with the member named. The archive's sha256 is the
+    one its members carry (taken once, when it was opened), or, for an archive without files,
+    its own result's."""
     from .base import LoadResult, Reject
 
+    sha256 = next((r.archive_sha256 for r in results if r.archive_sha256), None) or results[0].sha256
     loaded = [r for r in results if not r.skipped]
     tables = {r.table for r in loaded}
     formats = {r.format for r in loaded} or {r.format for r in results}

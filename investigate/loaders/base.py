@@ -76,6 +76,7 @@ class LoadResult:
     rejects: list[Reject] = field(default_factory=list)
     ts_min: object = None
     ts_max: object = None
+    archive_sha256: str | None = None   # a member's: the sha256 of the archive it came from
 
     def summary(self) -> str:
         """One line, as the CLI prints it."""
@@ -171,10 +172,6 @@ def formats() -> dict[str, Loader]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def _already_ingested(ws: Workspace, sha: str):
-    return ws.sql("SELECT path, loaded_at, format FROM ingests WHERE sha256 = ?", [sha]).fetchone()
-
-
 def _drop_temps(con) -> None:
     for name, kind in con.execute(
             "SELECT table_name, table_type FROM information_schema.tables "
@@ -235,10 +232,7 @@ def ingest_file(ws: Workspace, path: str | os.PathLike, format: str, *, mapping=
     from . import archives
 
     if archives.kind_of(path):  # its members, one by one; one result for them all
-        from .sources import sha256_of
-
-        results = ingest(ws, path, format, mapping=mapping, strict=strict, options=options)
-        return archives.combined(path, results, sha256_of(path))
+        return archives.combined(path, ingest(ws, path, format, mapping=mapping, strict=strict, options=options))
     mp = _mapping_for(path, format, mapping)
     item = _prepare(ws, path, format, mp)
     if not item.result.skipped:
@@ -287,11 +281,16 @@ def _prepare(ws: Workspace, path, format: str, mp: Mapping | None, display: str 
     if skip:
         item.result.skipped, item.result.note = True, _join(chosen, f"not loaded: {skip}")
         return item
-    seen = _already_ingested(ws, source.sha256)
+    _skip_if_ingested(ws, item)
+    return item
+
+
+def _skip_if_ingested(ws: Workspace, item: _Item) -> None:
+    """Mark ``item`` skipped when a file with its sha256 is in the workspace already."""
+    seen = ws.sql("SELECT path, loaded_at FROM ingests WHERE sha256 = ?", [item.source.sha256]).fetchone()
     if seen:
         item.result.skipped = True
         item.result.note = f"already ingested (same sha256) from {seen[0]} at {seen[1]:%Y-%m-%d %H:%M:%S} UTC"
-    return item
 
 
 def _load(ws: Workspace, items: list[_Item], mp: Mapping | None, *, strict: bool,
@@ -652,18 +651,13 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
             yield from flush()
             yield path, None, exc
             return
-        if pending and (not _batchable(item) or item.loader is not pending[0][1].loader
+        duplicate = any(it.source.sha256 == item.source.sha256 for _, it in pending)
+        if pending and (duplicate or not _batchable(item) or item.loader is not pending[0][1].loader
                         or len(pending) >= BATCH_FILES
-                        or sum(it.source.content_bytes for _, it in pending) + item.source.content_bytes > BATCH_BYTES
-                        or any(it.source.sha256 == item.source.sha256 for _, it in pending)):
-            duplicate = any(it.source.sha256 == item.source.sha256 for _, it in pending)
+                        or sum(it.source.content_bytes for _, it in pending) + item.source.content_bytes > BATCH_BYTES):
             yield from flush()
             if duplicate:  # a copy of a file in the batch just loaded: skipped now
-                try:
-                    item = _prepare(ws, path, format, mp, display)
-                except InvestigateError as exc:
-                    yield path, None, exc
-                    return
+                _skip_if_ingested(ws, item)
         if _batchable(item):
             pending.append((path, item))
         else:
@@ -671,13 +665,14 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
 
     copies: dict[str, str] = {}     # an archive member's private copy -> its display path
 
-    def named(triples, note: str):
+    def named(triples, arc):
         """Results and errors of archive members, named as in the archive, not as their copy."""
         for path, result, error in triples:
             display = copies.get(str(path))
             if display is not None:
                 if result is not None:
-                    result.note = _join(result.note, note)
+                    result.note = _join(result.note, arc.note)
+                    result.archive_sha256 = arc.sha256
                 if error is not None:
                     error = archives.renamed(error, str(path), display)
                 path = Path(display)
@@ -701,20 +696,20 @@ def iter_ingest(ws: Workspace, paths, format: str, *, mapping=None, strict: bool
                     count += 1
                     if m.path is not None:
                         copies[str(m.path)] = m.display
-                        yield from named(add(m.path, True, m.display), arc.note)
+                        yield from named(add(m.path, True, m.display), arc)
                     else:
-                        yield from named(flush(), arc.note)
+                        yield from named(flush(), arc)
                         if m.error is not None:
                             yield Path(m.display), None, m.error
                         else:
                             yield Path(m.display), LoadResult(
                                 path=m.display, format=format, table=None, sha256="", skipped=True,
-                                note=_join(m.note, arc.note)), None
+                                note=_join(m.note, arc.note), archive_sha256=arc.sha256), None
                     arc.prune(keep=[p for p, _ in pending])
             except InvestigateError as exc:  # the archive cannot be read past some point
                 failure = exc
             # Its members' copies go with it: whatever of them waits in a batch loads now.
-            yield from named(flush(), arc.note)
+            yield from named(flush(), arc)
         finally:
             members.close()
             arc.close()

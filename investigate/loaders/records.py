@@ -104,9 +104,6 @@ def batch_lines_sql(files: list[RecordFile], p: Params, parts: bool = True,
                     exclude: Exclude | None = None) -> str:
     """:func:`lines_sql` of several files at once (one branch each, told apart by ``__file``):
     a batch of small files is read, typed and written by one statement, planned once."""
-    if len(files) == 1:
-        f = files[0]
-        return lines_sql(f.source, p, path=f.path, parts=parts, exclude=exclude, file_no=f.no)
     read = [f for f in files if exclude is None or f.no in exclude]
     if not read:
         return lines_sql(files[0].source, p, exclude={}, file_no=files[0].no)

@@ -180,7 +180,8 @@ def inspect(path: str | os.PathLike) -> SourceFile:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """The sha256 of a (reference) file's bytes."""
+    """The sha256 of a file's bytes (a reference file, an input checked again after loading,
+    an exported file)."""
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as fh:

@@ -165,11 +165,10 @@ class VpcFlowLoader(SpecLoader):
         layouts.extend([option] if option else DEFAULT_LAYOUTS.values())
 
         def pipeline(p: Params, exclude=None, count_only: bool = False) -> str:
-            lines = batch_lines_sql(files, p, parts=False) if count_only else None
             if count_only and not headers:
-                return f"SELECT __file, __rec FROM {lines}"
+                return f"SELECT __file, __rec FROM {batch_lines_sql(files, p, parts=False)}"
             if count_only:  # header lines are not records
-                return (f"SELECT l.__file, l.__rec FROM {lines} AS l ANTI JOIN "
+                return (f"SELECT l.__file, l.__rec FROM {batch_lines_sql(files, p, parts=False)} AS l ANTI JOIN "
                         f"(SELECT unnest({p.add([h[0] for h in headers], 'INTEGER[]')}) AS f, "
                         f"unnest({p.add([h[1] for h in headers], 'BIGINT[]')}) AS r) AS h "
                         f"ON l.__file = h.f AND l.__rec = h.r")
