@@ -16,6 +16,7 @@ import duckdb
 
 from . import case as case_mod
 from . import checks, enrich, findings, loaders, queries
+from .engines import DEFAULT_ENGINE, ENGINES
 from .enrich.network_sources import NETWORK_FORMATS
 from .errors import InvestigateError
 from .pseudonymise import ENV_KEY, ENV_KEY_FILE
@@ -28,8 +29,28 @@ EXIT_FAILED = 1     # a data check found violations
 
 
 def _open(args, read_only=False) -> Workspace:
+    if _is_export(args.workspace):
+        raise InvestigateError(f"{args.workspace}: is an export (investigate export), not a workspace; "
+                               "queries, findings and verify run on it with --engine spark")
     return Workspace.open(args.workspace, memory_limit=args.memory_limit, read_only=read_only,
                           temp_directory=args.temp_dir)
+
+
+def _is_export(path) -> bool:
+    from .export import MANIFEST
+
+    return bool(path) and ("://" in str(path) or (Path(path) / MANIFEST).is_file())
+
+
+@contextmanager
+def _source(args):
+    """What a query runs on: the workspace; with --engine spark, an export (folder or URI) as it
+    is, or a workspace (exported beside it first: see investigate.engines)."""
+    if args.engine == "spark" and _is_export(args.workspace):
+        yield args.workspace
+    else:
+        with _open(args, read_only=True) as ws:
+            yield ws
 
 
 @contextmanager
@@ -125,13 +146,14 @@ def cmd_query(args) -> int:
     if not args.workspace or not args.name:
         raise InvestigateError("query needs WORKSPACE and NAME (or --list)")
     if args.output:  # written as the rows come: a listing of millions never sits in memory
-        with _open(args, read_only=True) as ws:
-            rows = queries.write_query(ws, args.name, args.output, pseudonymise=_key(args),
-                                       **_params(args.param))
+        with _source(args) as source:
+            rows = queries.write_query(source, args.name, args.output, engine=args.engine,
+                                       pseudonymise=_key(args), **_params(args.param))
         print(f"{rows} rows -> {args.output}")
     else:
-        with _open(args, read_only=True) as ws:
-            df = queries.run_query(ws, args.name, pseudonymise=_key(args), **_params(args.param))
+        with _source(args) as source:
+            df = queries.run_query(source, args.name, engine=args.engine, pseudonymise=_key(args),
+                                   **_params(args.param))
         import pandas as pd
 
         with pd.option_context("display.max_rows", args.max_rows, "display.width", 200,
@@ -141,8 +163,9 @@ def cmd_query(args) -> int:
 
 
 def cmd_findings(args) -> int:
-    with _open(args, read_only=True) as ws:
-        result = findings.run_findings(ws, args.spec, out=args.out, pseudonymise=_key(args))
+    with _source(args) as source:
+        result = findings.run_findings(source, args.spec, out=args.out, pseudonymise=_key(args),
+                                       engine=args.engine)
     for f in result:
         print(f"- {f.sentence}")
     print(f"wrote {Path(args.out) / 'findings.json'} and findings.md")
@@ -220,8 +243,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    with _open(args, read_only=True) as ws:
-        verdicts = findings.verify(ws, args.findings, pseudonymise=_key(args))
+    with _source(args) as source:
+        verdicts = findings.verify(source, args.findings, pseudonymise=_key(args), engine=args.engine)
     for c in verdicts:
         print(f"{c.id}: {c.status}" + (f" ({c.detail})" if c.detail else ""))
         if c.status == "changed":
@@ -283,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the pseudonymisation key's file (implies --pseudonymise); see docs/security.md")
         return p
 
+    def with_engine(p):
+        p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                       help="where the SQL runs: duckdb (the workspace), or spark: WORKSPACE is then "
+                            "an export (a folder or URI written by investigate export), or a workspace, "
+                            "exported to WORKSPACE.export/ first; see docs/scale.md")
+        return p
+
     def with_ws(p, optional=False):
         if optional:
             p.add_argument("workspace", nargs="?", help="the workspace (a DuckDB file)")
@@ -328,12 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the queries and their parameters")
     p.add_argument("--max-rows", type=int, default=60)
     with_pseudonyms(p)
+    with_engine(p)
     p.set_defaults(func=cmd_query)
 
     p = with_ws(sub.add_parser("findings", help="compute the findings of a spec"))
     p.add_argument("spec", help="findings spec (YAML)")
     p.add_argument("--out", default="reports", help="folder for findings.json/.md and tables")
     with_pseudonyms(p)
+    with_engine(p)
     p.set_defaults(func=cmd_findings)
 
     p = with_ws(sub.add_parser(
@@ -372,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_ws(sub.add_parser("verify", help="re-run the findings of a findings.json"))
     p.add_argument("findings", help="findings.json")
     with_pseudonyms(p, what="check pseudonymised findings in full, with the key that made them")
+    with_engine(p)
     p.set_defaults(func=cmd_verify)
 
     p = with_settings(sub.add_parser("run-notebook", help="execute a notebook headless with parameters"))

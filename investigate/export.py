@@ -142,6 +142,23 @@ def _plain(value):
     return value
 
 
+def is_current(ws: Workspace, manifest_path: str | os.PathLike) -> bool:
+    """Whether the export whose manifest is at ``manifest_path`` holds the workspace as it is now:
+    same format, schema and toolkit versions, same inputs, and every table with the same rows."""
+    from .findings import toolkit_version
+
+    try:
+        manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+        return (manifest["export_format_version"] == EXPORT_FORMAT_VERSION
+                and manifest["schema_version"] == schema.SCHEMA_VERSION
+                and manifest["toolkit_version"] == toolkit_version()
+                and manifest["fingerprint"] == ws.fingerprint()
+                and set(manifest["tables"]) == set(schema.ALL_TABLES)
+                and all(manifest["tables"][t]["rows"] == ws.count(t) for t in schema.ALL_TABLES))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _inputs(ws: Workspace) -> list[dict]:
     return [{k: _plain(v) for k, v in row.items()} for row in custody(ws).to_dict("records")]
 

@@ -38,11 +38,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import engines
 from .errors import InvestigateError, PseudonymisationError, VerificationError
 from .pseudonymise import (IDENTIFYING_COLUMNS, PseudonymKey, describe, identity_in, mark,
-                           pseudonymise_value, resolve_key, wrap_sql)
+                           pseudonymise_value, resolve_key)
 from .queries import bind_params, get_query, jsonable_params
-from .workspace import Workspace
 
 _AGG_RE = re.compile(r"^\s*(sum|min|max|count|first|last|mean|nunique)\(\s*([A-Za-z0-9_]*)\s*\)\s*$")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # a finding's id: also its table's file name
@@ -72,6 +72,7 @@ class Finding:
     spec: dict = field(default_factory=dict)
     pseudonymised: bool = False
     pseudonym_key: str | None = None   # the key's fingerprint, never the key
+    engine: dict = field(default_factory=dict)  # where it ran: name, version (engines.describe)
 
     def __str__(self) -> str:
         return self.sentence
@@ -155,9 +156,9 @@ def _recorded_spec(spec: dict, key: PseudonymKey | None) -> dict:
     return spec
 
 
-def _refuse_identities_in_params(ws: Workspace, spec: dict, bound: dict) -> None:
+def _refuse_identities_in_params(source, spec: dict, bound: dict) -> None:
     for name, value in bound.items():
-        what = identity_in(ws, value)
+        what = identity_in(source, value)
         if what:
             raise PseudonymisationError(
                 f"finding {spec['id']}: parameter {name} is {what} of this workspace, and "
@@ -166,9 +167,10 @@ def _refuse_identities_in_params(ws: Workspace, spec: dict, bound: dict) -> None
                 f"recorded as pseudonyms, or leave this finding out of the pseudonymised findings")
 
 
-def evaluate(ws: Workspace, spec: dict, query_dirs=None, *, key: PseudonymKey | None = None,
+def evaluate(source, spec: dict, query_dirs=None, *, key: PseudonymKey | None = None,
              where_pseudonymised: bool = False) -> tuple[dict, pd.DataFrame, str, dict]:
-    """Run one finding's query and reduce it to its named values.
+    """Run one finding's query on ``source`` (a workspace, or a Spark source: resolved by
+    :func:`investigate.engines.source_for`) and reduce it to its named values.
 
     Returns the values (JSON-friendly), the rows kept, the query's sha256 and the bound params.
     With ``key``, the rows are pseudonymised before they are kept and reduced; the ``where``
@@ -183,10 +185,9 @@ def evaluate(ws: Workspace, spec: dict, query_dirs=None, *, key: PseudonymKey | 
                                "starting with a letter or digit")
     query = get_query(spec["query"], query_dirs)
     bound = bind_params(query, spec.get("params") or {})
-    sql, params = (query.text, bound) if key is None else wrap_sql(ws.con, query.text, bound, key)
-    cursor = ws.sql(sql, params)
-    sql_types = {d[0]: str(d[1]) for d in cursor.description}
-    df = keep_rows(mark(cursor.df(), key), spec.get("where"), f"finding {spec['id']}: where",
+    result = engines.execute(source, query.text, bound, key=key, name=spec["query"])
+    sql_types = result.types
+    df = keep_rows(mark(result.df, key), spec.get("where"), f"finding {spec['id']}: where",
                    None if where_pseudonymised else key)
     values = {}
     for name, expr in (spec.get("values") or {}).items():
@@ -196,18 +197,21 @@ def evaluate(ws: Workspace, spec: dict, query_dirs=None, *, key: PseudonymKey | 
     return values, df.reset_index(drop=True), query.sha256, bound
 
 
-def compute(ws: Workspace, spec: dict, *, out: str | os.PathLike | None = None,
-            query_dirs=None, pseudonymise=None) -> Finding:
+def compute(source, spec: dict, *, out: str | os.PathLike | None = None,
+            query_dirs=None, pseudonymise=None, engine: str = "duckdb") -> Finding:
     """Compute one finding; with ``out``, also write the rows behind it as CSV.
 
+    ``source`` and ``engine`` as for :func:`~investigate.run_query` (a workspace on DuckDB; an
+    export, or a workspace, on Spark): the finding records the engine it ran on.
     ``pseudonymise``: ``True`` (the key from the environment), a key file or a
     :class:`~investigate.PseudonymKey`: identities in the values, sentence and rows are pseudonyms.
     """
     key = resolve_key(pseudonymise)
+    source = engines.source_for(source, engine)
     if key is not None and "query" in spec and "id" in spec:
-        _refuse_identities_in_params(ws, spec, bind_params(get_query(spec["query"], query_dirs),
-                                                           spec.get("params") or {}))
-    values, rows, sha, bound = evaluate(ws, spec, query_dirs, key=key)
+        _refuse_identities_in_params(source, spec, bind_params(get_query(spec["query"], query_dirs),
+                                                               spec.get("params") or {}))
+    values, rows, sha, bound = evaluate(source, spec, query_dirs, key=key)
     try:
         sentence = spec["sentence"].format(**{k: _format_value(v) for k, v in values.items()})
     except (KeyError, ValueError, TypeError) as exc:
@@ -220,11 +224,12 @@ def compute(ws: Workspace, spec: dict, *, out: str | os.PathLike | None = None,
         rows.to_csv(Path(out, rows_csv), index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
     return Finding(
         id=spec["id"], sentence=sentence, values=values, query=spec["query"],
-        params=jsonable_params(bound), sql_sha256=sha, inputs=ws.fingerprint(),
+        params=jsonable_params(bound), sql_sha256=sha, inputs=source.fingerprint(),
         toolkit_version=toolkit_version(),
         computed_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         rows_csv=rows_csv, spec=_recorded_spec(spec, key),
-        pseudonymised=key is not None, pseudonym_key=key.fingerprint if key else None)
+        pseudonymised=key is not None, pseudonym_key=key.fingerprint if key else None,
+        engine=engines.describe(source, get_query(spec["query"], query_dirs).text))
 
 
 def provenance(finding: Finding) -> dict[str, str]:
@@ -240,6 +245,7 @@ def provenance(finding: Finding) -> dict[str, str]:
         "Toolkit": f"investigate {finding.toolkit_version}",
         "Pseudonymised": (f"yes, key fingerprint {finding.pseudonym_key}" if finding.pseudonymised
                           else "no"),
+        "Engine": engines.label(finding.engine),
     }
 
 
@@ -258,13 +264,15 @@ def load_spec(path: str | os.PathLike) -> list[dict]:
     return load_document(path)["findings"]
 
 
-def run_findings(ws: Workspace, spec, *, out: str | os.PathLike | None = None,
-                 query_dirs=None, pseudonymise=None) -> list[Finding]:
+def run_findings(source, spec, *, out: str | os.PathLike | None = None,
+                 query_dirs=None, pseudonymise=None, engine: str = "duckdb") -> list[Finding]:
     """Compute every finding of a spec (a path or a list); with ``out``, write them all.
-    ``pseudonymise`` as for :func:`compute`."""
+    ``source``, ``engine`` and ``pseudonymise`` as for :func:`compute`."""
     specs = load_spec(spec) if isinstance(spec, (str, os.PathLike)) else list(spec)
     key = resolve_key(pseudonymise)
-    findings = [compute(ws, s, out=out, query_dirs=query_dirs, pseudonymise=key) for s in specs]
+    source = engines.source_for(source, engine)
+    findings = [compute(source, s, out=out, query_dirs=query_dirs, pseudonymise=key, engine=engine)
+                for s in specs]
     if out is not None:
         write(findings, out)
     return findings
@@ -289,7 +297,8 @@ def write(findings: list[Finding], out: str | os.PathLike) -> tuple[Path, Path]:
                   f"- Parameters: `{json.dumps(f.params)}`",
                   f"- Values: `{json.dumps(f.values)}`",
                   f"- Pseudonymised: " + (f"yes, key fingerprint `{f.pseudonym_key}`" if f.pseudonymised
-                                          else "no")]
+                                          else "no"),
+                  f"- Engine: {engines.label(f.engine)}"]
         if f.rows_csv:
             lines.append(f"- Rows behind it: [{f.rows_csv}]({f.rows_csv})")
         lines.append(f"- Computed {f.computed_at} with investigate {f.toolkit_version} from "
@@ -309,9 +318,12 @@ class Check:
     new: dict | None = None
 
 
-def verify(ws: Workspace, findings_json: str | os.PathLike, query_dirs=None, *,
-           pseudonymise=None) -> list[Check]:
+def verify(source, findings_json: str | os.PathLike, query_dirs=None, *,
+           pseudonymise=None, engine: str = "duckdb") -> list[Check]:
     """Re-run every finding of a ``findings.json`` on the workspace and compare.
+
+    ``source`` and ``engine`` as for :func:`compute`: a finding made on one engine can be checked
+    on the other (the values are compared, whatever engine made them).
 
     ``cannot check`` when the workspace's inputs differ from the finding's (the files are
     named); ``changed`` when the values or the query's SQL text differ; ``same`` otherwise.
@@ -327,7 +339,8 @@ def verify(ws: Workspace, findings_json: str | os.PathLike, query_dirs=None, *,
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise VerificationError(f"{findings_json}: not a findings file ({exc})") from None
     key = resolve_key(pseudonymise)
-    current = {(i["kind"], i["sha256"]): i for i in ws.fingerprint()}
+    source = engines.source_for(source, engine)
+    current = {(i["kind"], i["sha256"]): i for i in source.fingerprint()}
     checks = []
     for f in recorded:
         then = {(i["kind"], i["sha256"]): i for i in f["inputs"]}
@@ -345,7 +358,7 @@ def verify(ws: Workspace, findings_json: str | os.PathLike, query_dirs=None, *,
         if why:
             checks.append(Check(f["id"], "cannot check", why))
             continue
-        values, _, sha, _ = evaluate(ws, f["spec"], query_dirs, key=use, where_pseudonymised=True)
+        values, _, sha, _ = evaluate(source, f["spec"], query_dirs, key=use, where_pseudonymised=True)
         notes = []
         if values != f["values"]:
             notes.append("values differ")

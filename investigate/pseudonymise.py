@@ -366,9 +366,12 @@ def pseudonymise_value(column: str, value, key: PseudonymKey, columns: dict | No
                                 f"identities are inside text); select them by actor_id, src_ip, ...")
 
 
-def identity_in(ws, value) -> str | None:
+def identity_in(source, value) -> str | None:
     """What ``value`` is in the workspace's events or roster (``an actor identity``, ``an IP
-    address``, ``a display name``), or None: for parameters that would be published in clear."""
+    address``, ``a display name``), or None: for parameters that would be published in clear.
+    ``source``: a workspace, or a Spark source (:mod:`investigate.engines`)."""
+    from .engines import exists
+
     if not isinstance(value, str) or not value:
         return None
     checks = (
@@ -380,7 +383,7 @@ def identity_in(ws, value) -> str | None:
                           "SELECT 1 FROM transfer_events WHERE src_ip = $v OR dst_ip = $v"),
     )
     for what, sql in checks:
-        if ws.sql(f"SELECT EXISTS ({sql})", {"v": value}).fetchone()[0]:
+        if exists(source, sql, {"v": value}):
             return what
     return None
 

@@ -237,3 +237,30 @@ def catalogue_ties(entries: list[tuple[str, str, int]]) -> list[tuple[str, str]]
             if pa != pb and globs_overlap(pa, pb):
                 ties.append((oa, ob, wa, wb))
     return [(wa, wb) for _, _, wa, wb in sorted(ties)]
+
+
+def literal_prefix(pattern: str) -> str:
+    """The text before the pattern's first wildcard, class or escape: every resource it
+    matches starts with it (DuckDB side: ``regexp_extract(pattern, '^[^*?\\[\\\\]*')``)."""
+    for i, ch in enumerate(pattern):
+        if ch in "*?[\\":
+            return pattern[:i]
+    return pattern
+
+
+def _java_set(token: CharSet) -> str:
+    if not token.ranges:
+        return "." if token.negated else "(?!)"  # every character / none
+    if not token.negated and len(token.ranges) == 1 and token.ranges[0][0] == token.ranges[0][1]:
+        return f"\\x{{{token.ranges[0][0]:X}}}"
+    body = "".join(f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in token.ranges)
+    return f"[{'^' if token.negated else ''}{body}]"
+
+
+def to_java_regex(pattern: str) -> str:
+    """The GLOB pattern as a Java regular expression matching the same whole strings (Spark's
+    ``RLIKE`` has no GLOB): ``*`` is ``.*``, every character is written by its code point, and
+    the match is anchored at both ends (``\\z``, not ``$``, which also matches before a final
+    line break)."""
+    parts = [".*" if token is STAR else _java_set(token) for token in tokenize(pattern)]
+    return "(?s)\\A" + "".join(parts) + "\\z"

@@ -15,25 +15,30 @@ FROM actor_aliases al JOIN actors ac ON ac.actor_id = al.actor_id;
 
 -- The policy rule in force for a data category, as contiguous periods: where rules overlap,
 -- the one that took effect last (of two from the same instant, the greater id). A period with
--- no rule has rule_id NULL.
+-- no rule has rule_id NULL. An open end is NULL: period_start NULL is "from the beginning",
+-- period_end NULL "for ever" (portable: Spark has no infinite timestamps, and the pick is a
+-- window, not arg_max over a tuple).
 CREATE OR REPLACE VIEW policy_periods AS
 WITH bounds AS (
-    SELECT data_category, coalesce(effective_from, '-infinity'::TIMESTAMPTZ) AS t FROM policy
+    SELECT data_category, effective_from AS t FROM policy
     UNION SELECT data_category, effective_to FROM policy WHERE effective_to IS NOT NULL
-    UNION SELECT data_category, '-infinity'::TIMESTAMPTZ FROM policy
+    UNION SELECT data_category, NULL FROM policy
 ),
 periods AS (
     SELECT data_category, t AS period_start,
-           coalesce(lead(t) OVER (PARTITION BY data_category ORDER BY t), 'infinity'::TIMESTAMPTZ) AS period_end
+           lead(t) OVER (PARTITION BY data_category ORDER BY t NULLS FIRST) AS period_end
     FROM bounds
+),
+ranked AS (
+    SELECT pe.data_category, pe.period_start, pe.period_end, p.rule_id,
+           row_number() OVER (PARTITION BY pe.data_category, pe.period_start
+                              ORDER BY p.effective_from DESC NULLS LAST, p.rule_id DESC NULLS LAST) AS pick
+    FROM periods pe LEFT JOIN policy p
+         ON p.data_category = pe.data_category
+        AND (p.effective_from IS NULL OR p.effective_from <= pe.period_start)
+        AND (p.effective_to IS NULL OR p.effective_to >= pe.period_end)
 )
-SELECT pe.data_category, pe.period_start, pe.period_end,
-       arg_max(p.rule_id, (coalesce(p.effective_from, '-infinity'::TIMESTAMPTZ), p.rule_id)) AS rule_id
-FROM periods pe LEFT JOIN policy p
-     ON p.data_category = pe.data_category
-    AND coalesce(p.effective_from, '-infinity'::TIMESTAMPTZ) <= pe.period_start
-    AND coalesce(p.effective_to, 'infinity'::TIMESTAMPTZ) >= pe.period_end
-GROUP BY ALL;
+SELECT data_category, period_start, period_end, rule_id FROM ranked WHERE pick = 1;
 
 CREATE OR REPLACE VIEW access_enriched AS
 WITH joined AS (
@@ -48,28 +53,27 @@ WITH joined AS (
     LEFT JOIN actor_identities who ON who.identity = e.actor_id
     LEFT JOIN resource_categories rc ON rc.resource = e.resource
 ),
-flags AS (
-    SELECT *,
-           coalesce(src_country <> data_jurisdiction, false) AS network_outside,
-           coalesce(actor_home_country <> data_jurisdiction, false) AS home_outside
-    FROM joined
-),
+-- Outside by network: coalesce(src_country <> data_jurisdiction, false); outside by roster:
+-- coalesce(actor_home_country <> data_jurisdiction, false). Written out where used (portable:
+-- Spark has no SELECT * EXCLUDE to drop helper columns).
 marked AS (
-    SELECT * EXCLUDE (network_outside, home_outside),
+    SELECT *,
        CASE WHEN data_jurisdiction IS NULL THEN NULL
-            WHEN network_outside OR home_outside THEN true
+            WHEN coalesce(src_country <> data_jurisdiction, false)
+              OR coalesce(actor_home_country <> data_jurisdiction, false) THEN true
             WHEN src_country IS NULL AND actor_home_country IS NULL THEN NULL
             ELSE false END AS cross_border,
-       CASE WHEN network_outside AND home_outside THEN 'both'
-            WHEN home_outside THEN 'roster'
-            WHEN network_outside THEN 'network' END AS cross_border_basis,
+       CASE WHEN coalesce(src_country <> data_jurisdiction, false)
+             AND coalesce(actor_home_country <> data_jurisdiction, false) THEN 'both'
+            WHEN coalesce(actor_home_country <> data_jurisdiction, false) THEN 'roster'
+            WHEN coalesce(src_country <> data_jurisdiction, false) THEN 'network' END AS cross_border_basis,
        -- The country the access counts under: where the person is based when that is outside
        -- the jurisdiction, otherwise where the network says the request came from.
-       CASE WHEN home_outside THEN actor_home_country
-            WHEN network_outside THEN src_country END AS access_country,
+       CASE WHEN coalesce(actor_home_country <> data_jurisdiction, false) THEN actor_home_country
+            WHEN coalesce(src_country <> data_jurisdiction, false) THEN src_country END AS access_country,
        (src_country IS NOT NULL AND actor_home_country IS NOT NULL
         AND src_country <> actor_home_country) AS location_conflict
-FROM flags
+FROM joined
 )
 -- The policy rule in force at the event's time. A breach: a successful access from a country
 -- (by network or by roster) the rule does not allow; NULL when neither country is known or no
@@ -84,7 +88,9 @@ SELECT m.*, pp.rule_id AS policy_rule,
             ELSE false END AS policy_breach
 FROM marked m
 LEFT JOIN policy_periods pp
-       ON pp.data_category = m.data_category AND m.ts >= pp.period_start AND m.ts < pp.period_end
+       ON pp.data_category = m.data_category
+      AND (pp.period_start IS NULL OR m.ts >= pp.period_start)
+      AND (pp.period_end IS NULL OR m.ts < pp.period_end)
 LEFT JOIN policy p ON p.rule_id = pp.rule_id;
 
 -- What a transfer carries: the dataset the export names (a category of the catalogue), else
@@ -132,5 +138,7 @@ SELECT c.*, pp.rule_id AS policy_rule,
             ELSE NOT list_contains(p.storage_countries, c.dst_country) END AS policy_breach
 FROM categorised c
 LEFT JOIN policy_periods pp
-       ON pp.data_category = c.data_category AND c.ts_start >= pp.period_start AND c.ts_start < pp.period_end
+       ON pp.data_category = c.data_category
+      AND (pp.period_start IS NULL OR c.ts_start >= pp.period_start)
+      AND (pp.period_end IS NULL OR c.ts_start < pp.period_end)
 LEFT JOIN policy p ON p.rule_id = pp.rule_id;

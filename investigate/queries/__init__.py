@@ -28,9 +28,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .. import progress
+from .. import engines, progress
 from ..errors import QueryError
-from ..pseudonymise import mark, resolve_key, wrap_sql
+from ..pseudonymise import mark, resolve_key
 from ..workspace import Workspace
 
 PACKAGE_DIR = Path(__file__).parent
@@ -163,8 +163,14 @@ def bind_params(query: Query, params: dict) -> dict:
     return {name: _convert(query, p, params.get(name, p.default)) for name, p in query.params.items()}
 
 
-def run_query(ws: Workspace, name: str, query_dirs=None, *, pseudonymise=None, **params) -> pd.DataFrame:
+def run_query(source, name: str, query_dirs=None, *, engine: str = "duckdb", pseudonymise=None,
+              **params) -> pd.DataFrame:
     """Run a named query with bound parameters and return the result as a DataFrame.
+
+    ``source`` and ``engine``: a :class:`~investigate.Workspace` with ``engine="duckdb"`` (the
+    default); with ``engine="spark"``, an export (the folder or URI ``investigate export`` wrote),
+    a :class:`~investigate.spark.SparkSource`, or a workspace (exported first: see
+    :mod:`investigate.engines`). Both engines give the same rows, columns and dtypes.
 
     ``pseudonymise``: ``True`` (the key from the environment), a key file's path or a
     :class:`~investigate.PseudonymKey`: actor ids, display names and IP addresses in the result
@@ -174,26 +180,25 @@ def run_query(ws: Workspace, name: str, query_dirs=None, *, pseudonymise=None, *
     --------
     >>> run_query(ws, "cross_border_access_summary", category="us_user_data", grain="month")
     >>> run_query(ws, "cross_border_access", pseudonymise="case.key")
+    >>> run_query("case-parquet", "cross_border_access_summary", engine="spark")
     """
     query = get_query(name, query_dirs)
     bound = bind_params(query, params)
     key = resolve_key(pseudonymise)
-    with _query_errors(ws, name), progress.track(ws.con, f"Query {name}"):
-        sql, bound = _pseudonymised(ws, query.text, bound, key)
-        return mark(ws.sql(sql, bound).df(), key)
+    source = engines.source_for(source, engine)
+    with _query_errors(source, name):
+        return mark(engines.execute(source, query.text, bound, key=key, name=name).df, key)
 
 
-def _pseudonymised(ws: Workspace, sql: str, bound: dict, key) -> tuple[str, dict]:
-    return (sql, bound) if key is None else wrap_sql(ws.con, sql, bound, key)
-
-
-def write_query(ws: Workspace, name: str, path, query_dirs=None, *, pseudonymise=None, **params) -> int:
+def write_query(source, name: str, path, query_dirs=None, *, engine: str = "duckdb", pseudonymise=None,
+                **params) -> int:
     """Run a named query and write its result to ``path`` as the rows come, never holding all
     of them: Parquet (``.parquet``) or CSV (any other name; ISO times in UTC, text quoted).
     ``.json`` is written from a DataFrame, for results that fit in memory. Returns the rows
     written; on an error the file is removed, so no half-written result is left behind.
-    ``pseudonymise`` as for :func:`run_query`: the rows are pseudonymised inside DuckDB as they
-    stream.
+    ``source``, ``engine`` and ``pseudonymise`` as for :func:`run_query`: the rows are
+    pseudonymised inside DuckDB as they stream. On Spark the result is collected on the driver
+    first (see :func:`investigate.engines.arrow_reader`).
 
     Examples
     --------
@@ -206,15 +211,16 @@ def write_query(ws: Workspace, name: str, path, query_dirs=None, *, pseudonymise
     suffix = out.suffix.lower()
     key = resolve_key(pseudonymise)
     if suffix == ".json":
-        df = run_query(ws, name, query_dirs, pseudonymise=key, **params)
+        df = run_query(source, name, query_dirs, engine=engine, pseudonymise=key, **params)
         out.write_text(df.to_json(orient="records", date_format="iso", indent=2), encoding="utf-8")
         return len(df)
     query = get_query(name, query_dirs)
     bound = bind_params(query, params)
+    source = engines.source_for(source, engine)
     rows = 0
     try:
-        with _query_errors(ws, name), progress.track(ws.con, f"Query {name}"):
-            reader = arrow_reader(ws, *_pseudonymised(ws, query.text, bound, key))
+        with _query_errors(source, name):
+            reader = engines.arrow_reader(source, query.text, bound, key=key, name=name)
             writer = (pq.ParquetWriter(out, reader.schema) if suffix == ".parquet"
                       else pa_csv.CSVWriter(out, reader.schema))
             with writer:
@@ -229,19 +235,20 @@ def write_query(ws: Workspace, name: str, path, query_dirs=None, *, pseudonymise
 
 def arrow_reader(ws: Workspace, sql: str, params: dict, batch_rows: int = 100_000):
     """The result of ``sql`` as a stream of Arrow record batches, made as they are read."""
-    # DuckDB 2 refuses a new streamed result while a statement's result is still open, even
-    # one that was fetched: it is closed first.
-    complete = getattr(ws.con, "complete", None)
-    if complete is not None:
-        complete()
-    return ws.con.sql(sql, params=params).to_arrow_reader(batch_rows)
+    return engines.arrow_reader(ws, sql, params, batch_rows=batch_rows)
 
 
 @contextmanager
-def _query_errors(ws: Workspace, name: str):
-    """DuckDB's errors as the query's own: memory, and a missing view or table."""
+def _query_errors(source, name: str):
+    """DuckDB's errors as the query's own: memory, and a missing view or table; a DuckDB query
+    shows its progress."""
+    if not isinstance(source, Workspace):
+        yield  # Spark's errors are made plain by SparkSource.arrow
+        return
+    ws = source
     try:
-        yield
+        with progress.track(ws.con, f"Query {name}"):
+            yield
     except duckdb.OutOfMemoryException as exc:
         raise ws.memory_error(exc, f"query {name}") from None
     except duckdb.CatalogException as exc:

@@ -11,6 +11,8 @@
 --   coverage of the catalogue and roster before quoting a total. actors counts roster persons
 --   (aliases merged), or raw identities where the roster has none. bytes is NULL when no event in
 --   the row reported bytes. An access record shows an account, not a person.
+--   Portable form: the grain is written s.grain (a bare name in date_trunc would be read as
+--   a unit when the query is transpiled for Spark).
 WITH params AS (
     SELECT CAST($start AS TIMESTAMPTZ) AS start_ts,
            CAST($end AS TIMESTAMPTZ) AS end_ts,
@@ -26,7 +28,7 @@ scope AS (
       AND (p.end_ts IS NULL OR e.ts < p.end_ts)
       AND (p.category IS NULL OR e.data_category = p.category)
 )
-SELECT CAST(date_trunc(grain, ts) AS DATE) AS period,
+SELECT CAST(date_trunc(s.grain, ts) AS DATE) AS period,
        access_country,
        data_category,
        count(*) AS accesses,
@@ -35,6 +37,6 @@ SELECT CAST(date_trunc(grain, ts) AS DATE) AS period,
        CAST(sum(bytes) AS BIGINT) AS bytes,
        min(ts) AS first_ts,
        max(ts) AS last_ts
-FROM scope
+FROM scope s
 GROUP BY ALL
 ORDER BY period, access_country, data_category;

@@ -12,6 +12,8 @@
 --   site that holds several kinds of data cannot be attributed and is not counted. Failed
 --   transfers are left out. A category whose entries name different jurisdictions is
 --   ambiguous and not counted.
+--   Portable form: the grain is written s.grain (a bare name in date_trunc would be read as
+--   a unit when the query is transpiled for Spark).
 WITH params AS (
     SELECT CAST($start AS TIMESTAMPTZ) AS start_ts, CAST($end AS TIMESTAMPTZ) AS end_ts,
            CAST($category AS VARCHAR) AS category, CAST($after AS TIMESTAMPTZ) AS after_ts,
@@ -28,9 +30,9 @@ scope AS (
       AND (p.end_ts IS NULL OR t.ts_start < p.end_ts)
       AND (p.after_ts IS NULL OR t.ts_start >= p.after_ts)
 )
-SELECT CAST(date_trunc(grain, ts_start) AS DATE) AS period, dst_country, dst_site, dst_org,
+SELECT CAST(date_trunc(s.grain, ts_start) AS DATE) AS period, dst_country, dst_site, dst_org,
        count(*) AS flows, CAST(sum(bytes) AS BIGINT) AS bytes, min(ts_start) AS first_ts, max(ts_start) AS last_ts,
        data_category, data_jurisdiction AS jurisdiction
-FROM scope
+FROM scope s
 GROUP BY ALL
 ORDER BY period, dst_country, dst_site;

@@ -12,6 +12,8 @@
 --   addresses are not counted, so check the inventory's coverage. Failed or rejected transfers are left out. share is
 --   partner_bytes / total_bytes (NULL when no bytes were reported in the period). Bytes are as
 --   the export reports them; flow summaries count each direction the way the exporter does.
+--   Portable form: the grain is written s.grain (a bare name in date_trunc would be read as
+--   a unit when the query is transpiled for Spark).
 WITH params AS (
     SELECT CAST($start AS TIMESTAMPTZ) AS start_ts, CAST($end AS TIMESTAMPTZ) AS end_ts,
            CAST($grain AS VARCHAR) AS grain, CAST($partner_org AS VARCHAR) AS partner_org,
@@ -29,12 +31,12 @@ scope AS (
       AND (p.src_country IS NULL OR (CASE WHEN t.src_kind = 'users' THEN t.src_country ELSE t.dst_country END) = p.src_country)
 ),
 per_period AS (
-    SELECT CAST(date_trunc(grain, ts_start) AS DATE) AS period,
+    SELECT CAST(date_trunc(s.grain, ts_start) AS DATE) AS period,
            CAST(sum(bytes) AS BIGINT) AS total_bytes,
            CAST(coalesce(sum(bytes) FILTER (WHERE to_partner), 0) AS BIGINT) AS partner_bytes,
            count(*) AS flows,
            count(*) FILTER (WHERE to_partner) AS partner_flows
-    FROM scope
+    FROM scope s
     GROUP BY ALL
 )
 SELECT period, total_bytes, partner_bytes,

@@ -1,0 +1,195 @@
+"""Where a query runs: DuckDB (a workspace, the default) or Apache Spark (an export of one).
+
+Every function that runs library SQL (``run_query``, ``write_query``, findings, ``verify``)
+takes ``engine=`` and a *source*:
+
+- ``engine="duckdb"``: a :class:`~investigate.Workspace`;
+- ``engine="spark"``: an export (the folder or URI ``investigate export`` wrote, or a
+  :class:`~investigate.spark.SparkSource` opened on one), or a Workspace, which is then exported
+  to ``<workspace file>.export/`` (again only when its tables have changed since) and read from
+  there.
+
+The SQL is the library's, written for DuckDB; on Spark it is transpiled (:mod:`investigate.spark`).
+Results come back the same way from both: Spark's rows are collected as Arrow and read through
+an in-memory DuckDB connection set to UTC, so both engines give a DataFrame of the same dtypes,
+and pseudonymisation is the same SQL over either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .errors import InvestigateError
+from .pseudonymise import wrap_sql
+from .workspace import Workspace
+
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
+
+
+def check_engine(engine: str | None) -> str:
+    engine = (engine or DEFAULT_ENGINE).lower()
+    if engine not in ENGINES:
+        raise InvestigateError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    return engine
+
+
+# -- sources --------------------------------------------------------------------------------
+
+_exports: "weakref.WeakKeyDictionary[Workspace, object]" = weakref.WeakKeyDictionary()
+
+
+def source_for(source, engine: str):
+    """The object ``engine`` runs on for ``source`` (see the module's docstring)."""
+    engine = check_engine(engine)
+    if engine == "duckdb":
+        if not isinstance(source, Workspace):
+            raise InvestigateError("engine 'duckdb' runs on a workspace (investigate.Workspace.open(path)); "
+                                   f"got {type(source).__name__}: for an export, use engine='spark'")
+        return source
+    from .spark import SparkSource
+
+    if isinstance(source, SparkSource):
+        return source
+    if isinstance(source, Workspace):
+        return _exported(source)
+    if isinstance(source, (str, os.PathLike)):
+        return SparkSource(source)
+    raise InvestigateError(f"engine 'spark' runs on an export (a folder or URI), a SparkSource or a "
+                           f"workspace; got {type(source).__name__}")
+
+
+def _exported(ws: Workspace):
+    """The workspace's export, written (or written again) when it is missing or stale, opened
+    in Spark: once per workspace and state."""
+    from .export import MANIFEST, export, is_current
+    from .spark import SparkSource
+
+    held = _exports.get(ws)
+    if ws.path:
+        folder = Path(str(ws.path) + ".export")
+    elif held is not None:
+        folder = held[0]
+    else:  # an in-memory workspace: a private folder, removed with it
+        folder = Path(tempfile.mkdtemp(prefix="investigate-export-")) / "export"
+        weakref.finalize(ws, shutil.rmtree, folder.parent, True)
+    manifest_path = folder / MANIFEST
+    if not is_current(ws, manifest_path):
+        if folder.exists() and any(folder.iterdir()) and not manifest_path.is_file():
+            raise InvestigateError(f"{folder}: exists and is not an export of this workspace; move it, "
+                                   "or export the workspace elsewhere (investigate export) and run on that")
+        export(ws, folder, overwrite=True)
+        held = None
+    if held is None or held[0] != folder:
+        held = (folder, SparkSource(folder))
+        _exports[ws] = held
+    return held[1]
+
+
+# -- running ----------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    """A query's rows as a DataFrame, with each column's SQL type (as DuckDB names it)."""
+
+    df: pd.DataFrame
+    types: dict[str, str]
+
+
+def execute(source, sql: str, params: dict, *, key=None, name: str = "query") -> Result:
+    """Run library SQL (DuckDB's dialect) on ``source`` (already resolved by :func:`source_for`),
+    pseudonymised with ``key`` when given."""
+    if isinstance(source, Workspace):
+        if key is not None:
+            sql, params = wrap_sql(source.con, sql, params, key)
+        cursor = source.sql(sql, params)
+        return Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description})
+    from .spark.dialect import to_spark
+
+    table = source.arrow(to_spark(sql, name), params, name)
+    con = _local_duckdb()
+    try:
+        con.register("__spark_result", table)
+        sql, bound = "SELECT * FROM __spark_result", {}
+        if key is not None:
+            sql, bound = wrap_sql(con, sql, bound, key)
+        cursor = con.execute(sql, bound)
+        return Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description})
+    finally:
+        con.close()
+
+
+def arrow_reader(source, sql: str, params: dict, *, key=None, name: str = "query", batch_rows: int = 100_000):
+    """The result as a stream of Arrow record batches. DuckDB makes them as they are read; Spark's
+    result is collected on the driver first (a result larger than the driver's memory is written
+    by Spark itself: ``SparkSource.frame(...).write.parquet(...)``)."""
+    if isinstance(source, Workspace):
+        if key is not None:
+            sql, params = wrap_sql(source.con, sql, params, key)
+        complete = getattr(source.con, "complete", None)
+        if complete is not None:  # DuckDB 2 refuses a new streamed result while one is open
+            complete()
+        return source.con.sql(sql, params=params).to_arrow_reader(batch_rows)
+    import pyarrow as pa
+
+    result = execute(source, sql, params, key=key, name=name)
+    con = _local_duckdb()
+    try:
+        con.register("__result", result.df)
+        table = con.execute("SELECT * FROM __result").arrow()
+        table = table.read_all() if hasattr(table, "read_all") else table
+    finally:
+        con.close()
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
+
+
+def _local_duckdb() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": False})
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def exists(source, sql: str, params: dict) -> bool:
+    """Whether DuckDB-dialect ``sql`` returns a row on ``source``."""
+    if isinstance(source, Workspace):
+        return bool(source.sql(f"SELECT EXISTS ({sql})", params).fetchone()[0])
+    result = execute(source, f"SELECT 1 AS found FROM ({sql}) AS q LIMIT 1", params, name="lookup")
+    return len(result.df) > 0
+
+
+# -- provenance ---------------------------------------------------------------------------------
+
+def fingerprint(source) -> list[dict]:
+    return source.fingerprint()
+
+
+def describe(source, sql: str | None = None) -> dict:
+    """The engine a result came from, for a finding's provenance: its name and version; on
+    Spark also the sqlglot version and the sha256 of the Spark SQL that ran."""
+    if isinstance(source, Workspace):
+        return {"name": "duckdb", "version": duckdb.__version__}
+    from .spark.dialect import sqlglot_version, to_spark
+
+    out = {"name": "spark", "version": source.spark.version, "sqlglot": sqlglot_version()}
+    if sql is not None:
+        out["spark_sql_sha256"] = hashlib.sha256(to_spark(sql).encode("utf-8")).hexdigest()
+    return out
+
+
+def label(engine: dict | None) -> str:
+    """``DuckDB 2.0.1``, ``Spark 4.0.1 (SQL transpiled by sqlglot 30.30.0)``."""
+    if not engine:
+        return "DuckDB"
+    if engine.get("name") == "spark":
+        return f"Spark {engine.get('version')} (SQL transpiled by sqlglot {engine.get('sqlglot')})"
+    return f"DuckDB {engine.get('version')}"

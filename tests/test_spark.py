@@ -1,0 +1,216 @@
+"""The query library on Spark (local mode) gives the same rows as on DuckDB, row for row.
+
+Every query runs on both engines over the fictional case (data_samples/case.yml, exported with
+``investigate export``) and over the small hand-written world of test_query_library (NULLs,
+boundaries to the microsecond, IPv6, quotes), with its default parameters and with others; the
+two DataFrames must be equal, dtypes included. The enrichment Spark works out again (the place
+of each address, the category of each resource) must equal DuckDB's, over addresses written
+every way a log writes them.
+
+Spark needs a Java runtime. Without one these tests are skipped, unless
+``INVESTIGATE_REQUIRE_SPARK`` is set (``.ci/run`` sets it, after installing Java): then they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import investigate as inv
+from investigate.queries import list_queries
+
+from .test_query_library import ACCESSES, POLICY, REFERENCE, TRANSFERS
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
+
+
+def _spark_available() -> str | None:
+    """Why Spark cannot run here, or None."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "no Java runtime (Spark needs one: apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+_missing = _spark_available()
+if _missing and os.environ.get("INVESTIGATE_REQUIRE_SPARK"):
+    raise RuntimeError(f"INVESTIGATE_REQUIRE_SPARK is set but {_missing}")
+pytestmark = pytest.mark.skipif(bool(_missing), reason=_missing or "")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from investigate.spark.session import get_session
+
+    return get_session()
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory, spark):
+    """The fictional case: its workspace and its export opened on Spark."""
+    folder = tmp_path_factory.mktemp("spark_case")
+    ws = inv.Workspace.open(folder / "case.duckdb")
+    inv.ingest_case(ws, SAMPLES / "case.yml")
+    inv.export(ws, folder / "export")
+    source = inv.spark.open_export(folder / "export", spark)
+    yield ws, source
+    ws.close()
+
+
+# Addresses as logs write them: padded, bracketed, with zone ids, upper case, IPv4 inside IPv6,
+# '::' in every place, and text that is no address at all.
+ODD_ADDRESSES = [
+    " 10.1.0.9", "10.1.0.9 ", "[2001:db8:2::7]", "2001:DB8:2::7", "2001:db8:2:0:0:0:0:8", "fe80::1%eth0",
+    "::ffff:10.2.0.5", "::ffff:0a02:0006", "::", "::1", "1::", "::1:2", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
+    "1:2:3:4:5:6:7:8:9", "1::2::3", ":::1", "12345::1", "g::1", "010.1.0.9", "300.1.0.9", "1.2.3", "1.2.3.4.5",
+    "10.6.0.5/32", "not an address", "", "0.0.0.0", "255.255.255.255", "100.64.1.1", "198.51.100.7",
+    "64:ff9b:1::1", "2001:db8::1", "fc00::1", "ff02::1", "8.8.8.8", "2a00:1450:4009:81f::200e",
+    "::ffff:8.8.4.4", "1.1.1.1", "::ffff:300.1.1.1", "1:2:3:4:5:6:1.2.3.4",
+]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, spark):
+    """test_query_library's world, with an access from each odd address, and its export."""
+    folder = tmp_path_factory.mktemp("spark_world")
+    ws = inv.Workspace.open(folder / "world.duckdb")
+    for kind, text in REFERENCE.items():
+        (folder / f"{kind}.csv").write_text(text)
+        inv.load_reference(ws, kind, folder / f"{kind}.csv")
+    (folder / "policy.yml").write_text(POLICY)
+    inv.load_reference(ws, "policy", folder / "policy.yml")
+    odd = [(f"x{i}", "2022-03-01 00:00:00+00", "ann", ip, "s3://us/odd", "success", i, None)
+           for i, ip in enumerate(ODD_ADDRESSES)]
+    ws.con.executemany("""INSERT INTO access_events (event_id, ts, actor_id, src_ip, resource, outcome, bytes,
+                          records, action, source_format, source_file, source_record)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'read', 'test', 'given', 1)""", ACCESSES + odd)
+    ws.con.executemany("""INSERT INTO transfer_events (event_id, ts_start, src_ip, dst_ip, bytes, src_host,
+                          dst_host, dataset, outcome, source_format, source_file, source_record)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', 'given', 1)""", TRANSFERS)
+    inv.refresh_views(ws)
+    inv.export(ws, folder / "export")
+    source = inv.spark.open_export(folder / "export", spark)
+    yield ws, source
+    ws.close()
+
+
+def _parameter_sets(world_name: str) -> list[tuple[str, dict]]:
+    """Every query with its defaults, and again with other values for its parameters."""
+    entity = {"case": "wzhang", "world": "wei"}[world_name]
+    start, end = {"case": ("2022-01-01T00:00:00Z", "2022-07-01T00:00:00Z"),
+                  "world": ("2022-01-31T23:59:59.999999Z", "2022-02-05T00:00:00Z")}[world_name]
+    category = {"case": "us_user_data", "world": "us_data"}[world_name]
+    sets = []
+    for q in list_queries():
+        base = {"entity": entity} if "entity" in q.params else {}
+        sets.append((q.name, base))
+        other = dict(base)
+        for name, p in q.params.items():
+            if name == "start":
+                other[name] = start
+            elif name == "end":
+                other[name] = end
+            elif name == "category":
+                other[name] = category
+            elif name == "grain":
+                other[name] = "week"
+            elif p.choices:
+                other[name] = p.choices[-1]
+        if other != base:
+            sets.append((q.name, other))
+    return sets
+
+
+def _assert_same(duck: pd.DataFrame, spark: pd.DataFrame, what: str) -> None:
+    assert list(spark.columns) == list(duck.columns), what
+    assert len(spark) == len(duck), f"{what}: {len(spark)} rows on Spark, {len(duck)} on DuckDB"
+    pd.testing.assert_frame_equal(spark.reset_index(drop=True), duck.reset_index(drop=True),
+                                  check_exact=True, obj=what)
+
+
+@pytest.mark.parametrize("name, params", _parameter_sets("case"),
+                         ids=lambda v: v if isinstance(v, str) else ",".join(v) or "defaults")
+def test_every_query_gives_the_same_rows_on_both_engines_over_the_case(case, name, params):
+    ws, source = case
+    duck = inv.run_query(ws, name, **params)
+    spark = inv.run_query(source, name, engine="spark", **params)
+    _assert_same(duck, spark, f"{name} {params}")
+
+
+@pytest.mark.parametrize("name, params", _parameter_sets("world"),
+                         ids=lambda v: v if isinstance(v, str) else ",".join(v) or "defaults")
+def test_every_query_gives_the_same_rows_on_both_engines_over_the_edge_cases(world, name, params):
+    ws, source = world
+    duck = inv.run_query(ws, name, **params)
+    spark = inv.run_query(source, name, engine="spark", **params)
+    _assert_same(duck, spark, f"{name} {params}")
+
+
+def test_the_comparison_is_over_rows(case):
+    """Every query finds rows in the case at its defaults (the planted facts), so the equality
+    above is over rows, not over two empty tables."""
+    ws, _ = case
+    empty = [q.name for q in list_queries()
+             if inv.run_query(ws, q.name, **({"entity": "wzhang"} if "entity" in q.params else {})).empty]
+    assert empty == []
+
+
+@pytest.mark.parametrize("table, key", [("address_locations", "ip"), ("resource_categories", "resource")])
+def test_spark_works_out_the_same_enrichment(world, case, table, key):
+    for ws, source in (world, case):
+        _assert_same(ws.df(f"SELECT * FROM {table} ORDER BY {key}"), _spark_table(source, table, key), table)
+
+
+def _spark_table(source, table: str, key: str) -> pd.DataFrame:
+    import duckdb
+
+    arrow = source.frame(f"SELECT * FROM {table} ORDER BY {key}", {}).toArrow()
+    con = duckdb.connect()
+    con.register("t", arrow)
+    return con.execute("SELECT * FROM t").df()
+
+
+def test_odd_addresses_are_read_as_duckdb_reads_them(world):
+    ws, source = world
+    placed = _spark_table(source, "address_locations", "ip").set_index("ip")
+    for ip in ODD_ADDRESSES:
+        assert ip in placed.index, ip
+    assert placed.loc["[2001:db8:2::7]", "country"] == "CN"
+    assert placed.loc["2001:DB8:2::7", "country"] == "CN"
+    assert placed.loc[" 10.1.0.9", "site"] == "us-office"
+    assert placed.loc["::ffff:10.2.0.5", "site"] == "cn-office"
+    assert placed.loc["1::2::3", "ip_class"] == "invalid"
+    assert placed.loc["010.1.0.9", "ip_class"] == "invalid"
+    assert placed.loc["fe80::1%eth0", "ip_class"] == "link_local"
+    assert placed.loc["8.8.8.8", "country_source"].startswith("registry:iptocc")
+
+
+def test_a_finding_made_on_duckdb_verifies_on_spark_and_back(case, tmp_path):
+    ws, source = case
+    spec = SAMPLES / "findings.yml"
+    made = inv.run_findings(ws, spec, out=tmp_path / "duck")
+    assert {f.engine["name"] for f in made} == {"duckdb"}
+    checks = inv.verify(source, tmp_path / "duck" / "findings.json", engine="spark")
+    assert [(c.id, c.status) for c in checks] == [(f.id, "same") for f in made]
+
+    on_spark = inv.run_findings(source, spec, out=tmp_path / "spark", engine="spark")
+    assert [f.values for f in on_spark] == [f.values for f in made]
+    assert [f.sentence for f in on_spark] == [f.sentence for f in made]
+    recorded = json.loads((tmp_path / "spark" / "findings.json").read_text())["findings"]
+    engine = recorded[0]["engine"]
+    assert engine["name"] == "spark" and engine["version"] == source.spark.version
+    assert engine["sqlglot"] and len(engine["spark_sql_sha256"]) == 64
+    assert "Engine: Spark" in (tmp_path / "spark" / "findings.md").read_text()
+    assert inv.provenance(on_spark[0])["Engine"].startswith("Spark ")
+    assert [c.status for c in inv.verify(ws, tmp_path / "spark" / "findings.json")] == ["same"] * len(made)
+    # the rows behind each finding are the same file, whichever engine wrote them
+    for f in made:
+        assert (tmp_path / "spark" / f.rows_csv).read_text() == (tmp_path / "duck" / f.rows_csv).read_text(), f.id
