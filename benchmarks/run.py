@@ -1,6 +1,6 @@
-"""Every benchmark in one run: ingest, enrichment, queries, the pandas baseline, reproduce.
+"""Every benchmark in one run: ingest, enrichment, queries, the pandas baseline, reproduce, Spark.
 
-    python benchmarks/run.py [--scale 1] [--runs 3] [--memory-limit 4GB] [--data DIR]
+    python benchmarks/run.py [--scale 1] [--runs 3] [--memory-limit 4GB] [--data DIR] [--spark-memory 8g]
 
 Generates the fictional case at SCALE (``benchmarks/generate.py``) unless ``--data`` holds one
 already, then measures, each as the median of ``--runs`` runs, wall time and peak resident memory:
@@ -11,13 +11,17 @@ already, then measures, each as the median of ``--runs`` runs, wall time and pea
 3. every query of the library against a plain scan of the tables it reads;
 4. the case loaded and its headline questions answered, against the same work done with pandas
    the way analysts do it today (``benchmarks/pandas_baseline.py``);
-5. ``investigate reproduce`` of the samples.
+5. ``investigate reproduce`` of the samples;
+6. ``spark``: the case loaded and exported as Parquet, the export opened on Spark in local mode
+   (``investigate.spark``), and every query of the library on DuckDB and on Spark with the same
+   parameters, results fetched whole on both (needs pyspark and Java; ``--skip spark`` without).
 
 Timed work runs in a fresh process each time (so one run's memory is not counted in another's
 peak), except the enrichment and query timings, which share one workspace and are reported with
-that process's peak. Writes ``benchmarks/results/<date>-scale<SCALE>.json`` and ``.md`` and
-prints the table. Ratios are what the targets are about; they hold for this machine only as
-long as both sides ran in the same run.
+that process's peak, and the Spark section, which runs in this process with its JVM beside it.
+Writes ``benchmarks/results/<date>-scale<SCALE>.json`` and ``.md`` and prints the table. Ratios
+are what the targets are about; they hold for this machine only as long as both sides ran in the
+same run.
 """
 
 from __future__ import annotations
@@ -255,11 +259,8 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
 
     # The queries: each against a plain scan of the event tables it reads (BASE_SCAN reads the
     # columns the queries filter and join on: count(*) alone is answered from metadata).
-    known = dict(query_bench.KNOWN_VALUES)
-    busiest = ws.sql("SELECT actor_id FROM access_events GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
-    known.update(partner_org=case["partner_org"], entity=busiest, actor=busiest, actor_id=busiest)
     listed = inv.list_queries()
-    params = query_bench.plan(listed, known)
+    params = query_params(ws, case, listed)
     def baseline(sql):
         return statistics.median(timed(lambda: ws.sql(sql).fetchall(), drop=False) for _ in range(runs))
 
@@ -288,6 +289,17 @@ def bench_workspace(data: Path, tmp: Path, runs: int, memory: str, say) -> tuple
     return enrichment, rows
 
 
+def query_params(ws, case: dict, listed) -> dict[str, dict]:
+    """Each query's parameters (``queries.plan``): the case's partner, and its busiest actor for
+    the queries about one actor (so they return rows)."""
+    import queries as query_bench
+
+    known = dict(query_bench.KNOWN_VALUES)
+    busiest = ws.sql("SELECT actor_id FROM access_events GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
+    known.update(partner_org=case["partner_org"], entity=busiest, actor=busiest, actor_id=busiest)
+    return query_bench.plan(listed, known)
+
+
 def _stream(ws, query, params: dict) -> int:
     """Run a query as run_query does, its result fetched as Arrow batches and counted: a listing
     of millions of rows is what a user writes to a file, not what a DataFrame should hold."""
@@ -295,6 +307,98 @@ def _stream(ws, query, params: dict) -> int:
 
     reader = arrow_reader(ws, query.text, bind_params(query, params), 1_000_000)
     return sum(batch.num_rows for batch in reader)
+
+
+def bench_spark(data: Path, tmp: Path, runs: int, memory: str, say) -> dict:
+    """Every query on DuckDB and on Spark in local mode, over the same case: loaded into a
+    workspace, exported as Parquet, the export opened in a Spark session of this process."""
+    import investigate as inv
+    from investigate.spark import open_export
+    from investigate.spark.dialect import sqlglot_version
+    from investigate.spark.session import get_session
+
+    ws = inv.Workspace.open(tmp / "spark-case.duckdb", memory_limit=memory)
+    case = inv.read_manifest(data / generate.CASE_MANIFEST)
+    loaded, _ = _timed(lambda: inv.ingest_case(ws, data / generate.CASE_MANIFEST))
+    export = tmp / "export"
+    exported, _ = _timed(lambda: inv.export(ws, export))
+    say(f"spark: case loaded in {loaded:.1f} s, exported in {exported:.1f} s ({_folder_mb(export):,.1f} MB)")
+    # The session first, on its own: its time is the JVM's start; then the export opened on it.
+    started, spark = _timed(get_session)
+    opened, src = _timed(lambda: open_export(export))
+    say(f"spark: session started in {started:.1f} s, export opened in {opened:.1f} s")
+    result = {"spark": spark.version, "sqlglot": sqlglot_version(), "master": spark.sparkContext.master,
+              "cores": spark.sparkContext.defaultParallelism,
+              "driver_memory": spark.conf.get("spark.driver.memory", None),
+              "case_load_seconds": loaded, "export_seconds": exported, "export_mb": _folder_mb(export),
+              "session_seconds": started, "open_seconds": opened}
+    listed = inv.list_queries()
+    params = query_params(ws, case, listed)
+    result["queries"] = [compare_engines(ws, src, q, params[q.name], runs, say) for q in listed]
+    result["process_peak_mb"] = _peak_mb()   # DuckDB's and the driver's Python side; the JVM apart
+    result["jvm_peak_mb"] = _jvm_peak_mb(spark)
+    spark.stop()   # the JVM's memory back before anything else runs
+    ws.close()
+    _remove(tmp / "spark-case.duckdb")
+    return result
+
+
+def compare_engines(ws, src, query, params: dict, runs: int, say) -> dict:
+    """One query on DuckDB (its result streamed as Arrow batches, as in the workspace section)
+    and on Spark (transpiled and collected to the driver as Arrow, as run_query does), the two
+    alternated so a drift of the machine touches both. A failure on Spark is recorded, not raised."""
+    from investigate.queries import bind_params
+    from investigate.spark.dialect import to_spark
+
+    bound = bind_params(query, params)
+    duckdb_runs, spark_runs, duckdb_rows, spark_rows, error = [], [], 0, None, None
+    for _ in range(runs):
+        seconds, duckdb_rows = _timed(lambda: _stream(ws, query, params))
+        duckdb_runs.append(seconds)
+        if error is None:
+            try:
+                seconds, table = _timed(lambda: src.arrow(to_spark(query.text, query.name), bound, query.name))
+            except Exception as exc:  # a query Spark cannot run is a finding of this benchmark
+                error = str(exc).splitlines()[0] if str(exc) else repr(exc)
+                continue
+            spark_runs.append(seconds)
+            spark_rows = table.num_rows
+            del table
+    row = {"query": query.name, "duckdb": statistics.median(duckdb_runs), "duckdb_runs": duckdb_runs,
+           "duckdb_rows": duckdb_rows, "spark": statistics.median(spark_runs) if spark_runs else None,
+           "spark_runs": spark_runs, "spark_rows": spark_rows, "same_rows": spark_rows == duckdb_rows}
+    row["ratio"] = row["spark"] / row["duckdb"] if row["spark"] is not None and row["duckdb"] else None
+    if error:
+        row["error"] = error
+        say(f"spark: query {query.name:<28} DuckDB {row['duckdb']:6.2f} s, Spark failed: {error}")
+    else:
+        say(f"spark: query {query.name:<28} DuckDB {row['duckdb']:6.2f} s, Spark {row['spark']:6.2f} s "
+            f"({row['ratio']:.1f}x), rows {duckdb_rows:,}"
+            + ("" if row["same_rows"] else f" vs {spark_rows:,} on Spark"))
+    return row
+
+
+def _timed(fn) -> tuple[float, object]:
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def _folder_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
+def _jvm_peak_mb(spark) -> float | None:
+    """The peak resident memory of the JVM behind the session (a process of its own), in MiB."""
+    try:
+        pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except Exception:  # no /proc, or a JVM that is not on this machine
+        return None
+    return None
 
 
 def bench_pandas(data: Path, tmp: Path, runs: int, memory: str, say) -> dict:
@@ -390,7 +494,45 @@ def markdown(r: dict) -> str:
         lines += ["## `investigate reproduce` of the samples", "",
                   f"{_s(r['reproduce']['seconds'])} (runs: {', '.join(_s(x) for x in r['reproduce']['runs'])}), "
                   f"peak {r['reproduce']['peak_mb']:,.0f} MB in the main process.", ""]
+    if r.get("spark"):
+        lines += spark_markdown(r["spark"])
     return "\n".join(lines)
+
+
+def spark_markdown(sp: dict) -> list[str]:
+    """The Spark section: how the export was made and opened, then every query on both engines."""
+    jvm = f", the JVM {sp['jvm_peak_mb']:,.0f} MB" if sp.get("jvm_peak_mb") else ""
+    lines = ["## Every query on DuckDB and on Spark (local mode), over the same case", "",
+             f"Spark {sp['spark']} on this machine ({sp['master']}, {sp['cores']} cores, driver memory "
+             f"{sp['driver_memory']}), the SQL transpiled by sqlglot {sp['sqlglot']}: the overhead of "
+             "Spark on one machine, not a cluster. Each result fetched whole: DuckDB's as Arrow "
+             "batches, Spark's collected to the driver as Arrow (the query transpiled each time, as "
+             "`run_query` does).", "",
+             f"- case loaded into a DuckDB workspace: {_s(sp['case_load_seconds'])}",
+             f"- workspace exported as Parquet: {_s(sp['export_seconds'])} ({sp['export_mb']:,.1f} MB)",
+             f"- Spark session started (the JVM): {_s(sp['session_seconds'])}",
+             f"- export opened on Spark (tables read and cached, enrichment by Spark joins): {_s(sp['open_seconds'])}",
+             f"- peak resident memory: this process {sp['process_peak_mb']:,.0f} MB{jvm}", "",
+             "| query | DuckDB s | Spark s | Spark/DuckDB | rows | same rows |",
+             "|---|---:|---:|---:|---:|---|"]
+    for q in sp["queries"]:
+        spark = "failed" if q["spark"] is None else _s(q["spark"])
+        ratio = "-" if q["ratio"] is None else f"{q['ratio']:.1f}x"
+        rows = f"{q['duckdb_rows']:,}" if q["same_rows"] else \
+            f"{q['duckdb_rows']:,} / {'-' if q['spark_rows'] is None else format(q['spark_rows'], ',')}"
+        lines.append(f"| {q['query']} | {_s(q['duckdb'])} | {spark} | {ratio} | {rows} | "
+                     f"{'yes' if q['same_rows'] else '**no**'} |")
+    ran = [q for q in sp["queries"] if q["spark"] is not None]
+    if ran:
+        duckdb, spark = sum(q["duckdb"] for q in ran), sum(q["spark"] for q in ran)
+        lines += ["", f"The {len(ran)} queries Spark ran: {_s(duckdb)} on DuckDB, {_s(spark)} on Spark "
+                      f"({spark / duckdb:.1f}x)."]
+    if not all(q["same_rows"] for q in sp["queries"]):
+        lines += ["", "Where the engines returned different numbers of rows, rows reads DuckDB's / Spark's."]
+    failed = [q for q in sp["queries"] if q.get("error")]
+    if failed:
+        lines += ["", "Failed on Spark:", ""] + [f"- {q['query']}: {q['error']}" for q in failed]
+    return lines + [""]
 
 
 def machine() -> dict:
@@ -408,7 +550,9 @@ def main(argv=None) -> int:
     ap.add_argument("--data", help="a folder holding the generated case (made there when missing)")
     ap.add_argument("--formats", default="all", help="formats to generate and ingest: all, case, or names")
     ap.add_argument("--skip", default="", help="sections to leave out, comma separated: "
-                                               "ingest, workspace, pandas, reproduce")
+                                               "ingest, workspace, pandas, reproduce, spark")
+    ap.add_argument("--spark-memory", default="8g", help="the Spark driver's memory (local mode: "
+                                                         "all of Spark's), as Spark writes it")
     ap.add_argument("--results", default=str(HERE / "results"), help="where the JSON and Markdown go")
     ap.add_argument("--render", metavar="JSON", help="only print the table of an earlier results file")
     args = ap.parse_args(argv)
@@ -416,6 +560,8 @@ def main(argv=None) -> int:
         print(markdown(json.loads(Path(args.render).read_text(encoding="utf-8"))))
         return 0
     skip = {s for s in args.skip.split(",") if s}
+    # Read by investigate.spark.session when the session starts, so set before any section runs.
+    os.environ["INVESTIGATE_SPARK_MEMORY"] = args.spark_memory
 
     def say(text):
         print(text, file=sys.stderr, flush=True)
@@ -452,6 +598,9 @@ def main(argv=None) -> int:
             save()
         if "reproduce" not in skip:
             result["reproduce"] = bench_reproduce(tmp, args.runs, say)
+            save()
+        if "spark" not in skip:  # last: its JVM holds memory while the others would run
+            result["spark"] = bench_spark(data, tmp, args.runs, args.memory_limit, say)
         save()
 
     table = markdown(result)

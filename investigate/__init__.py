@@ -9,6 +9,7 @@ The public API; the ``investigate`` command mirrors it, one subcommand per funct
 >>> investigate.export(ws, "case-parquet")   # every table as Parquet, with a manifest
 >>> investigate.run_checks(ws)    # data checks: one row per rule, with its violations
 >>> investigate.run_query(ws, "cross_border_access", pseudonymise="case.key")  # keyed pseudonyms
+>>> investigate.run_query("case-parquet", "cross_border_access_summary", engine="spark")  # on Spark
 """
 
 from .case import CaseLoad, ingest_case, read_manifest
@@ -42,11 +43,12 @@ def write_report(ws, spec, out="reports", **kwargs):
 
 
 def __getattr__(name):
-    # charts pulls in matplotlib: loaded on first use, so the CLI and loaders start fast.
-    if name == "charts":
+    # charts pulls in matplotlib, spark pyspark: loaded on first use, so the CLI and loaders
+    # start fast (and work without pyspark).
+    if name in ("charts", "spark"):
         import importlib
 
-        return importlib.import_module(".charts", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -65,7 +67,7 @@ __all__ = [
     "export", "formats", "get_query", "ingest", "ingest_case", "ingest_file", "list_checks", "list_queries",
     "load_mapping", "load_pseudonym_key", "load_reference", "provenance", "pseudonymise",
     "read_manifest", "refresh_views", "reproduce",
-    "run_check", "run_checks", "run_findings", "run_notebook", "run_query", "verify", "write_findings",
+    "run_check", "run_checks", "run_findings", "run_notebook", "run_query", "spark", "verify", "write_findings",
     "write_query",
     "write_report",
 ]

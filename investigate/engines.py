@@ -113,19 +113,8 @@ def execute(source, sql: str, params: dict, *, key=None, name: str = "query") ->
             sql, params = wrap_sql(source.con, sql, params, key)
         cursor = source.sql(sql, params)
         return Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description})
-    from .spark.dialect import to_spark
-
-    table = source.arrow(to_spark(sql, name), params, name)
-    con = _local_duckdb()
-    try:
-        con.register("__spark_result", table)
-        sql, bound = "SELECT * FROM __spark_result", {}
-        if key is not None:
-            sql, bound = wrap_sql(con, sql, bound, key)
-        cursor = con.execute(sql, bound)
-        return Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description})
-    finally:
-        con.close()
+    return _from_spark(source, sql, params, key, name,
+                       lambda cursor: Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description}))
 
 
 def arrow_reader(source, sql: str, params: dict, *, key=None, name: str = "query", batch_rows: int = 100_000):
@@ -141,15 +130,25 @@ def arrow_reader(source, sql: str, params: dict, *, key=None, name: str = "query
         return source.con.sql(sql, params=params).to_arrow_reader(batch_rows)
     import pyarrow as pa
 
-    result = execute(source, sql, params, key=key, name=name)
+    table = _from_spark(source, sql, params, key, name, lambda cursor: cursor.to_arrow_table())
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
+
+
+def _from_spark(source, sql: str, params: dict, key, name: str, fetch):
+    """Run on Spark, then read the collected Arrow rows through DuckDB (pseudonymised there when
+    ``key``), so they come back exactly as a DuckDB result would; ``fetch(cursor)`` takes them."""
+    from .spark.dialect import to_spark
+
+    table = source.arrow(to_spark(sql, name), params, name)
     con = _local_duckdb()
     try:
-        con.register("__result", result.df)
-        table = con.execute("SELECT * FROM __result").arrow()
-        table = table.read_all() if hasattr(table, "read_all") else table
+        con.register("__spark_result", table)
+        sql, bound = "SELECT * FROM __spark_result", {}
+        if key is not None:
+            sql, bound = wrap_sql(con, sql, bound, key)
+        return fetch(con.execute(sql, bound))
     finally:
         con.close()
-    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
 
 
 def _local_duckdb() -> duckdb.DuckDBPyConnection:

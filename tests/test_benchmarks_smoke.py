@@ -22,7 +22,7 @@ def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks/run.py"), "--scale", "0.05", "--runs", "1",
-         "--formats", "csv,jsonl,zeek_conn", "--skip", "reproduce", "--data", str(out / "data"),
+         "--formats", "csv,jsonl,zeek_conn", "--skip", "reproduce,spark", "--data", str(out / "data"),
          "--results", str(out / "results")],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -62,3 +62,31 @@ def test_every_query_ran(smoke):
     assert [q["query"] for q in result["queries"]] == [q.name for q in inv.list_queries()]
     assert result["enrichment"]["events"] == 50_000 - 9
     assert result["pandas"]["rows"] == result["enrichment"]["events"] + 50_000 - 2 + 1308
+
+
+def test_renders_the_spark_section():
+    # Spark itself is not run here (a JVM would make CI minutes slower): the rendering of a
+    # result holding the section is, with a row count that differs and a query that failed.
+    import run
+
+    def query(name, spark, spark_rows, error=None):
+        row = {"query": name, "duckdb": 0.1, "duckdb_runs": [0.1], "duckdb_rows": 10, "spark": spark,
+               "spark_runs": [] if spark is None else [spark], "spark_rows": spark_rows,
+               "same_rows": spark_rows == 10, "ratio": None if spark is None else spark / 0.1}
+        return row | ({"error": error} if error else {})
+
+    result = {"date": "2026-11-29", "scale": 0.01, "runs": 1, "memory_limit": "4GB",
+              "machine": {"cores": 2, "memory_gb": 24, "system": "Linux", "python": "3.11", "duckdb": "2"},
+              "data_records": 1, "data_mb": 1.0,
+              "spark": {"spark": "4.3.0", "sqlglot": "30", "master": "local[*]", "cores": 2,
+                        "driver_memory": "8g", "case_load_seconds": 1.0, "export_seconds": 1.5,
+                        "export_mb": 7.2, "session_seconds": 9.0, "open_seconds": 45.0,
+                        "process_peak_mb": 300.0, "jvm_peak_mb": None,
+                        "queries": [query("same", 2.0, 10), query("differs", 2.0, 9),
+                                    query("broken", None, None, "broken on Spark: no such function")]}}
+    text = run.markdown(result)
+    assert "## Every query on DuckDB and on Spark (local mode)" in text
+    assert "| same | 0.10 s | 2.00 s | 20.0x | 10 | yes |" in text
+    assert "| differs | 0.10 s | 2.00 s | 20.0x | 10 / 9 | **no** |" in text
+    assert "| broken | 0.10 s | failed | - | 10 / - | **no** |" in text
+    assert "- broken: broken on Spark: no such function" in text

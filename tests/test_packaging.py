@@ -20,11 +20,13 @@ def _name_bound(spec: str) -> tuple[str, str]:
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    pip = dict(map(_name_bound, project["dependencies"] + project["optional-dependencies"]["dev"]))
+    extras = project["optional-dependencies"]
+    pip = dict(map(_name_bound, project["dependencies"] + extras["dev"] + extras["spark"]))
     deps = yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
     from_pip = [d for item in deps if isinstance(item, dict) for d in item.get("pip", [])]
     conda = dict(map(_name_bound, [d for d in deps if isinstance(d, str)] + from_pip))
     conda.pop("pip")
+    assert conda.pop("openjdk") == ">=17"  # Spark's Java runtime: conda can install it, pip cannot
     assert conda.pop("python") == ">=" + project["requires-python"].removeprefix(">=")
     assert conda == pip
     assert all(bound.startswith(">=") for bound in pip.values()), "lower bounds, not pins"

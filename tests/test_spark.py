@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import investigate as inv
+from investigate.findings import load_spec
 from investigate.queries import list_queries
 
 from .test_query_library import ACCESSES, POLICY, REFERENCE, TRANSFERS
@@ -214,3 +215,103 @@ def test_a_finding_made_on_duckdb_verifies_on_spark_and_back(case, tmp_path):
     # the rows behind each finding are the same file, whichever engine wrote them
     for f in made:
         assert (tmp_path / "spark" / f.rows_csv).read_text() == (tmp_path / "duck" / f.rows_csv).read_text(), f.id
+
+
+def test_pseudonymised_results_are_the_same_on_both_engines(case):
+    ws, source = case
+    key = inv.PseudonymKey(b"k" * 32)
+    duck = inv.run_query(ws, "cross_border_access", pseudonymise=key, category="us_user_data")
+    spark = inv.run_query(source, "cross_border_access", engine="spark", pseudonymise=key,
+                          category="us_user_data")
+    _assert_same(duck, spark, "pseudonymised cross_border_access")
+    assert duck.actor_id.str.startswith("actor-").all()
+
+
+def test_write_query_writes_the_same_file_from_both_engines(case, tmp_path):
+    ws, source = case
+    for suffix in (".csv", ".parquet"):
+        n_duck = inv.write_query(ws, "policy_breaches", tmp_path / f"duck{suffix}")
+        n_spark = inv.write_query(source, "policy_breaches", tmp_path / f"spark{suffix}", engine="spark")
+        assert n_duck == n_spark > 0
+    assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "duck.csv").read_bytes()
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "spark.parquet").equals(pq.read_table(tmp_path / "duck.parquet"))
+
+
+def test_the_cli_runs_queries_findings_and_verify_on_an_export(case, tmp_path, capsys):
+    from investigate.cli import main
+
+    ws, source = case
+    export = source.path
+    assert main(["query", export, "transfer_routes", "--engine", "spark", "-p", "grain", "week",
+                 "--output", str(tmp_path / "routes.csv")]) == 0
+    assert inv.write_query(ws, "transfer_routes", tmp_path / "duck.csv", grain="week") > 0
+    assert (tmp_path / "routes.csv").read_bytes() == (tmp_path / "duck.csv").read_bytes()
+    assert main(["query", export, "coverage_gaps", "--engine", "spark"]) == 0
+    assert "gap_start" in capsys.readouterr().out
+
+    # one finding of the samples' spec (the API test above runs them all on both engines)
+    spec = tmp_path / "one.yml"
+    spec.write_text(json.dumps({"findings": load_spec(SAMPLES / "findings.yml")[:1]}))
+    assert main(["findings", export, str(spec), "--out", str(tmp_path / "f"), "--engine", "spark"]) == 0
+    assert main(["verify", export, str(tmp_path / "f" / "findings.json"), "--engine", "spark"]) == 0
+    assert capsys.readouterr().out.count(": same") == 1
+
+    # an export is not a workspace: DuckDB's engine says what to do
+    assert main(["query", export, "coverage"]) == 2
+    assert "--engine spark" in capsys.readouterr().err
+
+
+def test_a_workspace_is_exported_for_spark_once_and_again_when_it_changes(spark, tmp_path, capsys):
+    from investigate.cli import main
+
+    path = tmp_path / "small.duckdb"
+    with inv.Workspace.open(path) as ws:
+        (tmp_path / "networks.csv").write_text(REFERENCE["networks"])
+        inv.load_reference(ws, "networks", tmp_path / "networks.csv")
+        ws.con.executemany("""INSERT INTO access_events (event_id, ts, actor_id, src_ip, resource, outcome, bytes,
+                              records, action, source_format, source_file, source_record)
+                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'read', 'test', 'given', 1)""", ACCESSES)
+        inv.refresh_views(ws)
+    assert main(["query", str(path), "coverage", "--engine", "spark"]) == 0
+    manifest = tmp_path / "small.duckdb.export" / "manifest.json"
+    first = json.loads(manifest.read_text())["exported_at"]
+    assert main(["query", str(path), "coverage", "--engine", "spark"]) == 0
+    assert json.loads(manifest.read_text())["exported_at"] == first   # unchanged: not written again
+
+    with inv.Workspace.open(path) as ws:
+        (tmp_path / "actors.csv").write_text(REFERENCE["actors"])
+        inv.load_reference(ws, "actors", tmp_path / "actors.csv")
+    capsys.readouterr()
+    assert main(["query", str(path), "cross_border_access", "--engine", "spark"]) == 0
+    assert json.loads(manifest.read_text())["exported_at"] != first    # the roster is new: again
+    with inv.Workspace.open(path, read_only=True) as ws:
+        assert len(inv.run_query(ws, "cross_border_access", engine="spark")) == \
+            len(inv.run_query(ws, "cross_border_access"))
+
+
+def test_a_folder_that_is_not_an_export_is_refused_by_name(spark, tmp_path):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(inv.InvestigateError, match="not an export of investigate"):
+        inv.spark.open_export(tmp_path / "data", spark)
+    (tmp_path / "data" / "manifest.json").write_text(json.dumps({"export_format_version": 99}))
+    with pytest.raises(inv.InvestigateError, match="export format version 99"):
+        inv.spark.open_export(tmp_path / "data", spark)
+    with pytest.raises(inv.InvestigateError, match="engine 'oracle'"):
+        inv.run_query(tmp_path / "data", "coverage", engine="oracle")
+
+
+def test_a_users_own_query_runs_on_spark_and_a_failing_one_names_itself(case, tmp_path):
+    ws, source = case
+    (tmp_path / "busiest_days.sql").write_text(
+        "-- question: Which days saw the most access events?\n"
+        "-- param top BIGINT = 3: how many days\n"
+        "-- returns: day, events\n"
+        "SELECT CAST(ts AS DATE) AS day, count(*) AS events FROM access_events\n"
+        "GROUP BY ALL ORDER BY events DESC, day LIMIT $top\n")
+    _assert_same(inv.run_query(ws, "busiest_days", [tmp_path]),
+                 inv.run_query(source, "busiest_days", [tmp_path], engine="spark"), "busiest_days")
+    (tmp_path / "broken.sql").write_text("-- question: ?\n-- returns: x\nSELECT no_such_function(1) AS x\n")
+    with pytest.raises(inv.QueryError, match="broken on Spark"):
+        inv.run_query(source, "broken", [tmp_path], engine="spark")
