@@ -87,7 +87,12 @@ def _exported(ws: Workspace):
         if folder.exists() and any(folder.iterdir()) and not manifest_path.is_file():
             raise InvestigateError(f"{folder}: exists and is not an export of this workspace; move it, "
                                    "or export the workspace elsewhere (investigate export) and run on that")
-        export(ws, folder, overwrite=True)
+        try:
+            export(ws, folder, overwrite=True)
+        except OSError as exc:
+            raise InvestigateError(f"{folder}: cannot write the workspace's export there ({exc.strerror}); "
+                                   "export it elsewhere (investigate export WORKSPACE OUT) and run on "
+                                   "that folder") from None
         held = None
     if held is None or held[0] != folder:
         held = (folder, SparkSource(folder))
@@ -167,10 +172,6 @@ def exists(source, sql: str, params: dict) -> bool:
 
 
 # -- provenance ---------------------------------------------------------------------------------
-
-def fingerprint(source) -> list[dict]:
-    return source.fingerprint()
-
 
 def describe(source, sql: str | None = None) -> dict:
     """The engine a result came from, for a finding's provenance: its name and version; on

@@ -1,13 +1,12 @@
-"""The Spark session queries run in: the one already running (``spark-submit``, a notebook on a
-cluster), else a local one on this machine's cores.
+"""The Spark session queries run in: the one given, else the one already running (a notebook on
+a cluster), else one started here: under ``spark-submit`` (its JVM is already up) with the
+settings spark-submit was given, otherwise on ``INVESTIGATE_SPARK_MASTER`` (default
+``local[*]``: this machine's cores) with driver memory ``INVESTIGATE_SPARK_MEMORY`` (default 2g).
+A local session gets no web UI and few shuffle partitions; a cluster's keeps its settings.
 
 Whatever the session, its SQL time zone is set to UTC: Spark reads and writes timestamps in the
 session's zone (casts to DATE, ``date_trunc``), and the library's days and months are UTC ones,
 as in DuckDB.
-
-A local session is configured for one machine (``INVESTIGATE_SPARK_MASTER``, default
-``local[*]``; driver memory ``INVESTIGATE_SPARK_MEMORY``, default 2g) with no web UI and few
-shuffle partitions; a cluster's own session keeps its settings.
 """
 
 from __future__ import annotations

@@ -173,18 +173,15 @@ class SparkSource:
     def frame(self, spark_sql: str, params: dict):
         """A Spark DataFrame of Spark SQL with named parameters bound (``:name``)."""
         self._activate()
-        return self.spark.sql(spark_sql, args=_spark_args(params))
+        return self.spark.sql(spark_sql, args=dict(params))
 
     def arrow(self, spark_sql: str, params: dict, name: str = "query") -> pa.Table:
         """The result of Spark SQL, collected to the driver as an Arrow table."""
         try:
-            frame = self.frame(spark_sql, params)
-            if hasattr(frame, "toArrow"):   # Spark 4
-                return frame.toArrow()
-            return pa.Table.from_pandas(frame.toPandas(), preserve_index=False)
+            return self.frame(spark_sql, params).toArrow()
         except Exception as exc:
-            if type(exc).__module__.startswith("pyspark"):
-                raise QueryError(f"{name} on Spark: {str(exc).splitlines()[0]}") from None
+            if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
+                raise QueryError(f"{name} on Spark: {_spark_message(exc)}") from None
             raise
 
 
@@ -219,9 +216,12 @@ def _registry_countries(addresses: list[str]) -> list[tuple[str, str]]:
     return [(ip, c) for ip, c in zip(addresses, countries) if c is not None]
 
 
-def _spark_args(params: dict) -> dict:
-    """Bound values as Spark takes them: timestamps as UTC, NULL as a typed-less NULL."""
-    return dict(params)
+def _spark_message(exc: Exception) -> str:
+    """The first line of what Spark said: for an error raised in the JVM, the Java exception's
+    own message, not py4j's "An error occurred while calling ..."."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else repr(exc)
 
 
 def open_export(path, spark=None, *, cache: bool | None = None) -> SparkSource:
