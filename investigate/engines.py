@@ -45,7 +45,10 @@ def check_engine(engine: str | None) -> str:
 
 # -- sources --------------------------------------------------------------------------------
 
-_exports: "weakref.WeakKeyDictionary[Workspace, object]" = weakref.WeakKeyDictionary()
+# An in-memory workspace's export: a private folder, removed with the workspace.
+_memory_exports: "weakref.WeakKeyDictionary[Workspace, Path]" = weakref.WeakKeyDictionary()
+# Exports opened on Spark in this process: path -> (manifest's mtime, SparkSource).
+_opened_exports: dict[str, tuple] = {}
 
 
 def source_for(source, engine: str):
@@ -63,28 +66,49 @@ def source_for(source, engine: str):
     if isinstance(source, Workspace):
         return _exported(source)
     if isinstance(source, (str, os.PathLike)):
-        return SparkSource(source)
+        return _opened(source)
     raise InvestigateError(f"engine 'spark' runs on an export (a folder or URI), a SparkSource or a "
                            f"workspace; got {type(source).__name__}")
 
 
-def _exported(ws: Workspace):
-    """The workspace's export, written (or written again) when it is missing or stale, opened
-    in Spark: once per workspace and state."""
-    from .export import MANIFEST, export, is_current
+def _opened(path):
+    """The export at ``path`` opened on Spark, once per process while its manifest is unchanged
+    (a notebook asks many questions of one export; opening reads every table)."""
+    from .export import MANIFEST
     from .spark import SparkSource
 
-    held = _exports.get(ws)
+    text = str(path)
+    local = "://" not in text
+    if local:
+        text = str(Path(text).absolute())
+        manifest = Path(text) / MANIFEST
+        stamp = manifest.stat().st_mtime_ns if manifest.is_file() else None
+    else:
+        stamp = None  # a URI: opened once per process
+    held = _opened_exports.get(text)
+    if held is not None and held[0] == stamp and held[1].spark_alive():
+        return held[1]
+    source = SparkSource(text)
+    _opened_exports[text] = (stamp, source)
+    return source
+
+
+def _exported(ws: Workspace):
+    """The workspace's export, written (or written again) when it is missing or stale, opened
+    in Spark."""
+    from .export import MANIFEST, export, is_current
+
     if ws.path:
         folder = Path(str(ws.path) + ".export")
-    elif held is not None:
-        folder = held[0]
-    else:  # an in-memory workspace: a private folder, removed with it
-        folder = Path(tempfile.mkdtemp(prefix="investigate-export-")) / "export"
-        weakref.finalize(ws, shutil.rmtree, folder.parent, True)
-    manifest_path = folder / MANIFEST
-    if not is_current(ws, manifest_path):
-        if folder.exists() and any(folder.iterdir()) and not manifest_path.is_file():
+    else:
+        folder = _memory_exports.get(ws)
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="investigate-export-")) / "export"
+            weakref.finalize(ws, shutil.rmtree, folder.parent, True)
+            _memory_exports[ws] = folder
+    manifest = folder / MANIFEST
+    if not is_current(ws, manifest):
+        if folder.exists() and any(folder.iterdir()) and not manifest.is_file():
             raise InvestigateError(f"{folder}: exists and is not an export of this workspace; move it, "
                                    "or export the workspace elsewhere (investigate export) and run on that")
         try:
@@ -93,11 +117,7 @@ def _exported(ws: Workspace):
             raise InvestigateError(f"{folder}: cannot write the workspace's export there ({exc.strerror}); "
                                    "export it elsewhere (investigate export WORKSPACE OUT) and run on "
                                    "that folder") from None
-        held = None
-    if held is None or held[0] != folder:
-        held = (folder, SparkSource(folder))
-        _exports[ws] = held
-    return held[1]
+    return _opened(folder)
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -118,8 +138,11 @@ def execute(source, sql: str, params: dict, *, key=None, name: str = "query") ->
             sql, params = wrap_sql(source.con, sql, params, key)
         cursor = source.sql(sql, params)
         return Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description})
-    return _from_spark(source, sql, params, key, name,
-                       lambda cursor: Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description}))
+    def fetch(con, sql, bound):
+        cursor = con.execute(sql, bound)
+        return Result(cursor.df(), {d[0]: str(d[1]) for d in cursor.description})
+
+    return _from_spark(source, sql, params, key, name, fetch)
 
 
 def arrow_reader(source, sql: str, params: dict, *, key=None, name: str = "query", batch_rows: int = 100_000):
@@ -135,13 +158,15 @@ def arrow_reader(source, sql: str, params: dict, *, key=None, name: str = "query
         return source.con.sql(sql, params=params).to_arrow_reader(batch_rows)
     import pyarrow as pa
 
-    table = _from_spark(source, sql, params, key, name, lambda cursor: cursor.to_arrow_table())
+    table = _from_spark(source, sql, params, key, name,
+                        lambda con, sql, bound: con.sql(sql, params=bound).to_arrow_table())
     return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
 
 
 def _from_spark(source, sql: str, params: dict, key, name: str, fetch):
     """Run on Spark, then read the collected Arrow rows through DuckDB (pseudonymised there when
-    ``key``), so they come back exactly as a DuckDB result would; ``fetch(cursor)`` takes them."""
+    ``key``), so they come back exactly as a DuckDB result would; ``fetch(con, sql, params)``
+    takes them."""
     from .spark.dialect import to_spark
 
     table = source.arrow(to_spark(sql, name), params, name)
@@ -151,7 +176,7 @@ def _from_spark(source, sql: str, params: dict, key, name: str, fetch):
         sql, bound = "SELECT * FROM __spark_result", {}
         if key is not None:
             sql, bound = wrap_sql(con, sql, bound, key)
-        return fetch(con.execute(sql, bound))
+        return fetch(con, sql, bound)
     finally:
         con.close()
 

@@ -19,8 +19,8 @@ own in their place, and each query first makes sure they are its source's.
 
 from __future__ import annotations
 
+import ipaddress
 import json
-import warnings
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -59,6 +59,13 @@ class SparkSource:
         self._tables: dict[str, object] = {}
         self._registry_used = False
         self._activate(force=True)
+
+    def spark_alive(self) -> bool:
+        """Whether its session still runs (a stopped one cannot run queries)."""
+        try:
+            return self.spark.sparkContext._jsc is not None
+        except Exception:
+            return False
 
     def __repr__(self) -> str:
         return f"SparkSource({self.path!r}, Spark {self.spark.version})"
@@ -126,7 +133,7 @@ class SparkSource:
         special = self.spark.createDataFrame(
             [(ip_to_hex(str(net.network_address)), ip_to_hex(str(net.broadcast_address)),
               net.prefixlen + (96 if net.version == 4 else 0), cls)
-             for net, cls in ((_network(c), cls) for c, cls in locate.SPECIAL_RANGES)],
+             for net, cls in ((ipaddress.ip_network(c), cls) for c, cls in locate.SPECIAL_RANGES)],
             "ip_start string, ip_end string, prefix_length int, ip_class string")
         special.createOrReplaceTempView("inv_special_ranges")
         for name, work_out in (("address_locations", self._locate_addresses),
@@ -134,8 +141,8 @@ class SparkSource:
             self._tables[name] = work_out()
             self._tables[name].createOrReplaceTempView(name)
 
-    def _sql_file(self, name: str):
-        return self.spark.sql(_HERE.joinpath(name).read_text(encoding="utf-8"))
+    def _sql_file(self, name: str, **params):
+        return self.spark.sql(_HERE.joinpath(name).read_text(encoding="utf-8"), args=params or None)
 
     def _locate_addresses(self):
         # Worked out once and kept apart from the views it came from (localCheckpoint): a cache
@@ -149,13 +156,7 @@ class SparkSource:
         registry = self.spark.createDataFrame(found, "ip string, registry_country string")
         located.createOrReplaceTempView("inv_located")
         registry.createOrReplaceTempView("inv_registry")
-        return self.spark.sql(
-            """SELECT l.ip, l.ip_class, coalesce(l.country, r.registry_country) AS country,
-                      CASE WHEN l.country IS NULL AND r.registry_country IS NOT NULL THEN :label
-                           ELSE l.country_source END AS country_source,
-                      l.org, l.site, l.kind, l.cidr, l.network_source
-               FROM inv_located l LEFT JOIN inv_registry r ON r.ip = l.ip""",
-            args={"label": locate.registry_source()}).localCheckpoint(eager=True)
+        return self._sql_file("place_by_registry.sql", label=locate.registry_source()).localCheckpoint(eager=True)
 
     def _categorise_resources(self):
         assets = self._tables["assets"].select("resource_pattern", "data_category", "jurisdiction",
@@ -185,12 +186,6 @@ class SparkSource:
             raise
 
 
-def _network(cidr: str):
-    import ipaddress
-
-    return ipaddress.ip_network(cidr)
-
-
 def _is_registry(entry: dict) -> bool:
     return entry.get("kind") == "reference:networks" and str(entry.get("path", "")).startswith("bundled:iptocc")
 
@@ -198,8 +193,6 @@ def _is_registry(entry: dict) -> bool:
 def _registry_countries(addresses: list[str]) -> list[tuple[str, str]]:
     """``(ip, country)`` from the bundled registry, for the text DuckDB asks it (a mapped IPv4
     address as a dotted quad; brackets and a zone id dropped)."""
-    import ipaddress
-
     import iptocc
 
     asked = []
