@@ -302,3 +302,9 @@ def test_a_users_own_query_runs_on_spark_and_a_failing_one_names_itself(case, tm
     (tmp_path / "broken.sql").write_text("-- question: ?\n-- returns: x\nSELECT no_such_function(1) AS x\n")
     with pytest.raises(inv.QueryError, match="broken on Spark"):
         inv.run_query(source, "broken", [tmp_path], engine="spark")
+    # a bare column as date_trunc's unit would be transpiled as the unit's name: refused, not NULL
+    (tmp_path / "by_grain.sql").write_text(
+        "-- question: ?\n-- returns: period\n"
+        "WITH p AS (SELECT 'month' AS grain) SELECT date_trunc(grain, ts) AS period FROM access_events, p\n")
+    with pytest.raises(inv.QueryError, match=r"by_grain: date_trunc\(grain, \.\.\.\) would be read as the unit"):
+        inv.run_query(source, "by_grain", [tmp_path], engine="spark")

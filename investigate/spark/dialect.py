@@ -24,21 +24,34 @@ def sqlglot_version() -> str:
     return sqlglot.__version__
 
 
+# The units date_trunc takes; any other bare name there is a column sqlglot would take for a unit.
+_UNITS = {"MICROSECOND", "MICROSECONDS", "MILLISECOND", "MILLISECONDS", "SECOND", "SECONDS", "MINUTE",
+          "MINUTES", "HOUR", "HOURS", "DAY", "DAYS", "WEEK", "WEEKS", "MONTH", "MONTHS", "QUARTER",
+          "QUARTERS", "YEAR", "YEARS", "DECADE", "CENTURY", "MILLENNIUM"}
+
+
 @lru_cache(maxsize=256)
 def to_spark(text: str, name: str = "SQL") -> str:
     """One statement of DuckDB SQL as Spark SQL."""
     import sqlglot
+    from sqlglot import exp
     from sqlglot.errors import ErrorLevel, SqlglotError
 
     try:
-        statements = sqlglot.transpile(text, read=SOURCE_DIALECT, write=TARGET_DIALECT,
-                                       unsupported_level=ErrorLevel.RAISE, pretty=True)
+        statements = [s for s in sqlglot.parse(text, read=SOURCE_DIALECT) if s is not None]
+        if len(statements) != 1:
+            raise QueryError(f"{name}: expected one statement, found {len(statements)}")
+        tree = statements[0]
+        for trunc in tree.find_all(exp.TimestampTrunc, exp.DateTrunc):
+            unit = trunc.args.get("unit")
+            if isinstance(unit, exp.Var) and unit.name.upper() not in _UNITS:
+                # sqlglot 30 writes date_trunc(grain, ts) as DATE_TRUNC('GRAIN', ts): NULL on Spark
+                raise QueryError(f"{name}: date_trunc({unit.name.lower()}, ...) would be read as the unit "
+                                 f"'{unit.name}' on Spark; name the column with its table "
+                                 f"(date_trunc(t.{unit.name.lower()}, ...)) or pass a parameter")
+        return tree.sql(TARGET_DIALECT, unsupported_level=ErrorLevel.RAISE, pretty=True)
     except SqlglotError as exc:
         raise QueryError(f"{name}: cannot be written as Spark SQL ({str(exc).splitlines()[0]})") from None
-    statements = [s for s in statements if s.strip()]
-    if len(statements) != 1:
-        raise QueryError(f"{name}: expected one statement, found {len(statements)}")
-    return statements[0]
 
 
 @lru_cache(maxsize=64)
