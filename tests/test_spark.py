@@ -289,6 +289,35 @@ def test_a_folder_that_is_not_an_export_is_refused_by_name(spark, tmp_path):
         inv.run_query(tmp_path / "data", "coverage", engine="oracle")
 
 
+def test_an_export_copied_short_or_added_to_is_refused_by_file(case, spark, tmp_path):
+    _, source = case
+    copy = tmp_path / "copy"
+    shutil.copytree(source.path, copy)
+    day = sorted((copy / "access_events").iterdir())[3]
+    victim = next(day.iterdir())
+    victim.rename(tmp_path / "aside.parquet")
+    with pytest.raises(inv.InvestigateError, match=rf"missing: access_events/{day.name}/{victim.name}"):
+        inv.spark.open_export(copy, spark)
+    (tmp_path / "aside.parquet").rename(victim)
+    with victim.open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(inv.InvestigateError, match="not the size the manifest gives"):
+        inv.spark.open_export(copy, spark)
+    victim.write_bytes(victim.read_bytes()[:-1])
+    shutil.copy(victim, day / "data_9.parquet")
+    with pytest.raises(inv.InvestigateError, match=rf"not in the manifest: access_events/{day.name}/data_9.parquet"):
+        inv.spark.open_export(copy, spark)
+    (day / "data_9.parquet").rename(day / "_data_9.parquet")   # a name Spark skips
+    # opened as a URI (as on a cluster's storage): read and listed through Spark's file systems
+    by_uri = inv.spark.open_export(copy.as_uri(), spark)
+    assert by_uri.path == copy.as_uri() and by_uri.fingerprint() == source.fingerprint()
+    _assert_same(inv.run_query(source, "coverage", engine="spark"),
+                 inv.run_query(by_uri, "coverage", engine="spark"), "coverage by URI")
+    victim.unlink()
+    with pytest.raises(inv.InvestigateError, match="missing: access_events/"):
+        inv.spark.open_export(copy.as_uri(), spark)
+
+
 def test_a_users_own_query_runs_on_spark_and_a_failing_one_names_itself(case, tmp_path):
     ws, source = case
     (tmp_path / "busiest_days.sql").write_text(

@@ -56,6 +56,7 @@ class SparkSource:
         # them several times. On a cluster they are read where they are, unless cache=True.
         self.cache = self.spark.sparkContext.master.startswith("local") if cache is None else cache
         self.manifest = self._read_manifest()
+        self._check_files()
         self._tables: dict[str, object] = {}
         self._registry_used = False
         self._activate(force=True)
@@ -90,6 +91,39 @@ class SparkSource:
                                    f"investigate reads version {EXPORT_FORMAT_VERSION}: "
                                    "export the workspace again")
         return manifest
+
+    def _check_files(self) -> None:
+        """Every file the manifest lists is there, with its size, and no other data file: an
+        export cut short in a copy, or added to since, is refused before anything is read. (The
+        files' sha256 are in the manifest too; hashing them all is left to whoever copies them.)"""
+        expected = {f["path"]: f["bytes"] for t in self.manifest["tables"].values() for f in t["files"]}
+        found = self._list_files()
+        missing = sorted(set(expected) - set(found))
+        resized = sorted(p for p in set(expected) & set(found) if expected[p] != found[p])
+        # Spark skips names starting with '.' or '_' (its own markers and hidden files)
+        extra = sorted(p for p in set(found) - set(expected)
+                       if not any(part[:1] in "._" for part in p.split("/")) and p != MANIFEST)
+        problems = ([f"missing: {', '.join(missing[:5])}"] if missing else []) + \
+                   ([f"not the size the manifest gives: {', '.join(resized[:5])}"] if resized else []) + \
+                   ([f"not in the manifest: {', '.join(extra[:5])}"] if extra else [])
+        if problems:
+            raise InvestigateError(f"{self.path}: the files are not the ones exported ({'; '.join(problems)}); "
+                                   "copy the export again, or export the workspace again")
+
+    def _list_files(self) -> dict[str, int]:
+        """Every file under the export, by its path relative to it, with its size."""
+        if not _is_uri(self.path):
+            root = Path(self.path)
+            return {f.relative_to(root).as_posix(): f.stat().st_size for f in root.rglob("*") if f.is_file()}
+        jvm = self.spark.sparkContext._jvm
+        root = jvm.org.apache.hadoop.fs.Path(self.path)
+        fs = root.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
+        prefix = fs.makeQualified(root).toString().rstrip("/") + "/"
+        found, files = {}, fs.listFiles(root, True)
+        while files.hasNext():
+            status = files.next()
+            found[status.getPath().toString().removeprefix(prefix)] = status.getLen()
+        return found
 
     def fingerprint(self) -> list[dict]:
         """The inputs of the exported workspace (as ``Workspace.fingerprint``), with the bundled
