@@ -29,24 +29,24 @@ EXIT_FAILED = 1     # a data check found violations
 
 
 def _open(args, read_only=False) -> Workspace:
-    if _is_export(args.workspace):
+    if _is_export_folder(args.workspace):
         raise InvestigateError(f"{args.workspace}: is an export (investigate export), not a workspace; "
                                "queries, findings and verify run on it with --engine spark")
     return Workspace.open(args.workspace, memory_limit=args.memory_limit, read_only=read_only,
                           temp_directory=args.temp_dir)
 
 
-def _is_export(path) -> bool:
+def _is_export_folder(path) -> bool:
     from .export import MANIFEST
 
-    return bool(path) and ("://" in str(path) or (Path(path) / MANIFEST).is_file())
+    return bool(path) and (Path(path) / MANIFEST).is_file()
 
 
 @contextmanager
 def _source(args):
     """What a query runs on: the workspace; with --engine spark, an export (folder or URI) as it
     is, or a workspace (exported beside it first: see investigate.engines)."""
-    if args.engine == "spark" and _is_export(args.workspace):
+    if args.engine == "spark" and ("://" in str(args.workspace) or _is_export_folder(args.workspace)):
         yield args.workspace
     else:
         with _open(args, read_only=True) as ws:

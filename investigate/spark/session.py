@@ -27,7 +27,6 @@ _LOCAL_CONFIG = {
     # A partitioned export has a folder per day: listing them in a Spark job costs more than
     # listing them on the driver.
     "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
 
@@ -65,7 +64,3 @@ def get_session(spark=None):
         spark.sparkContext.setLogLevel("ERROR")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     return spark
-
-
-def spark_version(spark) -> str:
-    return spark.version
