@@ -198,17 +198,16 @@ def exists(source, sql: str, params: dict) -> bool:
 
 # -- provenance ---------------------------------------------------------------------------------
 
-def describe(source, sql: str | None = None) -> dict:
+def describe(source, sql: str, name: str = "query") -> dict:
     """The engine a result came from, for a finding's provenance: its name and version; on
-    Spark also the sqlglot version and the sha256 of the Spark SQL that ran."""
+    Spark also the sqlglot version and the sha256 of the Spark SQL that ran (``sql`` and
+    ``name`` as given to :func:`execute`, whose transpiling is reused)."""
     if isinstance(source, Workspace):
         return {"name": "duckdb", "version": duckdb.__version__}
     from .spark.dialect import sqlglot_version, to_spark
 
-    out = {"name": "spark", "version": source.spark.version, "sqlglot": sqlglot_version()}
-    if sql is not None:
-        out["spark_sql_sha256"] = hashlib.sha256(to_spark(sql).encode("utf-8")).hexdigest()
-    return out
+    return {"name": "spark", "version": source.spark.version, "sqlglot": sqlglot_version(),
+            "spark_sql_sha256": hashlib.sha256(to_spark(sql, name).encode("utf-8")).hexdigest()}
 
 
 def label(engine: dict | None) -> str:

@@ -229,7 +229,7 @@ def compute(source, spec: dict, *, out: str | os.PathLike | None = None,
         computed_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         rows_csv=rows_csv, spec=_recorded_spec(spec, key),
         pseudonymised=key is not None, pseudonym_key=key.fingerprint if key else None,
-        engine=engines.describe(source, get_query(spec["query"], query_dirs).text))
+        engine=engines.describe(source, get_query(spec["query"], query_dirs).text, spec["query"]))
 
 
 def provenance(finding: Finding) -> dict[str, str]:

@@ -46,6 +46,7 @@ from investigate import Workspace
 from investigate.errors import InvestigateError
 from investigate.loaders import formats, ingest_file
 
+from .test_loader_azure_nsg_flow import ANALYTICS
 from .test_loader_transfer_jobs import MAPPING as JOBS_MAPPING
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,15 +122,7 @@ NSG_FLOW = {
         {"mac": "000D3A11AA22", "flowTuples": [
             "1714644060,10.0.0.4,198.51.100.20,44931,443,T,O,A,C,30,16000,28,2100",
             "1714644020,2001:db8::9,2001:db8::4,53,40000,U,I,A,E,1,90,0,0"]}]}]}}
-NSG_ANALYTICS = (
-    ",TenantId,TimeGenerated,FlowStartTime,FlowEndTime,FlowIntervalEndTime,FlowType,ResourceGroup,VMName,"
-    "VMIPAddress,PublicIPs,SrcIP,DestIP,L4Protocol,L7Protocol,DestPort,FlowDirection,AllowedOutFlows,"
-    "AllowedInFlows,DeniedInFlows,DeniedOutFlows,RemoteRegion,VMRegion,AllExtIPs,TotalAllowedFlows\n"
-    "10,t1,2024-05-02 11:20:00.100,2024-05-02 10:00:07.000,2024-05-02 10:45:08.000,2024-05-02 11:00:00.000,"
-    "AzurePublic,case-rg,db-1,10.0.3.5,\"['198.51.100.7', '198.51.100.8']\",,,T,https,443.0,O,4.0,0.0,0.0,0.0,"
-    "westeurope,eastus,198.51.100.7,4.0\n"
-    "13,t1,2024-05-02 11:20:00.300,2024-05-02 10:20:00.000,2024-05-02 10:21:00.000,2024-05-02 11:00:00.000,"
-    "IntraVNet,,,,,10.0.3.4,10.0.3.5,U,ntp,123.0,I,0.0,2.0,1.0,0.0,,eastus,10.0.3.4,2.0\n").encode()
+NSG_ANALYTICS = ANALYTICS.encode()  # the loader test's export, a row unreadable
 VPC_HDR = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
 VPC_V2 = [
     "2 123456789010 eni-0a1b2c3d4e5f60718 192.0.2.10 10.0.1.5 51000 22 6 10 840 1714644901 1714644960 ACCEPT OK",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -56,22 +57,30 @@ TRANSFERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("world")
-    with inv.Workspace.open(folder / "world.duckdb") as ws:
-        for kind, text in REFERENCE.items():
-            (folder / f"{kind}.csv").write_text(text)
-            inv.load_reference(ws, kind, folder / f"{kind}.csv")
-        (folder / "policy.yml").write_text(POLICY)
+def make_world(folder: Path, accesses=ACCESSES, transfers=TRANSFERS, reference=REFERENCE,
+               policy: str | None = POLICY) -> inv.Workspace:
+    """``folder/world.duckdb`` holding the reference files, the policy and the events given."""
+    ws = inv.Workspace.open(folder / "world.duckdb")
+    for kind, text in reference.items():
+        (folder / f"{kind}.csv").write_text(text)
+        inv.load_reference(ws, kind, folder / f"{kind}.csv")
+    if policy is not None:
+        (folder / "policy.yml").write_text(policy)
         inv.load_reference(ws, "policy", folder / "policy.yml")
-        ws.con.executemany("""INSERT INTO access_events (event_id, ts, actor_id, src_ip, resource, outcome, bytes,
-                              records, action, source_format, source_file, source_record)
-                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'read', 'test', 'given', 1)""", ACCESSES)
+    ws.con.executemany("""INSERT INTO access_events (event_id, ts, actor_id, src_ip, resource, outcome, bytes,
+                          records, action, source_format, source_file, source_record)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'read', 'test', 'given', 1)""", accesses)
+    if transfers:
         ws.con.executemany("""INSERT INTO transfer_events (event_id, ts_start, src_ip, dst_ip, bytes, src_host,
                               dst_host, dataset, outcome, source_format, source_file, source_record)
-                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', 'given', 1)""", TRANSFERS)
-        inv.refresh_views(ws)
+                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', 'given', 1)""", transfers)
+    inv.refresh_views(ws)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with make_world(tmp_path_factory.mktemp("world")) as ws:
         yield ws
 
 

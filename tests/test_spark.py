@@ -25,7 +25,7 @@ import investigate as inv
 from investigate.findings import load_spec
 from investigate.queries import list_queries
 
-from .test_query_library import ACCESSES, POLICY, REFERENCE, TRANSFERS
+from .test_query_library import ACCESSES, REFERENCE, make_world
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 
@@ -82,21 +82,9 @@ ODD_ADDRESSES = [
 def world(tmp_path_factory, spark):
     """test_query_library's world, with an access from each odd address, and its export."""
     folder = tmp_path_factory.mktemp("spark_world")
-    ws = inv.Workspace.open(folder / "world.duckdb")
-    for kind, text in REFERENCE.items():
-        (folder / f"{kind}.csv").write_text(text)
-        inv.load_reference(ws, kind, folder / f"{kind}.csv")
-    (folder / "policy.yml").write_text(POLICY)
-    inv.load_reference(ws, "policy", folder / "policy.yml")
     odd = [(f"x{i}", "2022-03-01 00:00:00+00", "ann", ip, "s3://us/odd", "success", i, None)
            for i, ip in enumerate(ODD_ADDRESSES)]
-    ws.con.executemany("""INSERT INTO access_events (event_id, ts, actor_id, src_ip, resource, outcome, bytes,
-                          records, action, source_format, source_file, source_record)
-                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'read', 'test', 'given', 1)""", ACCESSES + odd)
-    ws.con.executemany("""INSERT INTO transfer_events (event_id, ts_start, src_ip, dst_ip, bytes, src_host,
-                          dst_host, dataset, outcome, source_format, source_file, source_record)
-                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', 'given', 1)""", TRANSFERS)
-    inv.refresh_views(ws)
+    ws = make_world(folder, accesses=ACCESSES + odd)
     inv.export(ws, folder / "export")
     source = inv.spark.open_export(folder / "export", spark)
     yield ws, source
@@ -253,16 +241,11 @@ def test_the_cli_runs_queries_findings_and_verify_on_an_export(case, tmp_path, c
 def test_a_workspace_is_exported_for_spark_once_and_again_when_it_changes(spark, tmp_path, capsys):
     from investigate.cli import main
 
-    path = tmp_path / "small.duckdb"
-    with inv.Workspace.open(path) as ws:
-        (tmp_path / "networks.csv").write_text(REFERENCE["networks"])
-        inv.load_reference(ws, "networks", tmp_path / "networks.csv")
-        ws.con.executemany("""INSERT INTO access_events (event_id, ts, actor_id, src_ip, resource, outcome, bytes,
-                              records, action, source_format, source_file, source_record)
-                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'read', 'test', 'given', 1)""", ACCESSES)
-        inv.refresh_views(ws)
+    # a workspace with networks and accesses only: no roster, catalogue, policy or transfers
+    make_world(tmp_path, reference={"networks": REFERENCE["networks"]}, transfers=(), policy=None).close()
+    path = tmp_path / "world.duckdb"
     assert main(["query", str(path), "coverage", "--engine", "spark"]) == 0
-    manifest = tmp_path / "small.duckdb.export" / "manifest.json"
+    manifest = tmp_path / "world.duckdb.export" / "manifest.json"
     first = json.loads(manifest.read_text())["exported_at"]
     assert main(["query", str(path), "coverage", "--engine", "spark"]) == 0
     assert json.loads(manifest.read_text())["exported_at"] == first   # unchanged: not written again

@@ -84,24 +84,23 @@ classed AS (
 scoped AS (
     SELECT *, CASE WHEN ip_class = 'public' THEN 'all' ELSE 'inventory' END AS scope FROM classed
 ),
--- ASOF: range starts (kind 0) sort before an address equal to them (kind 1).
+-- ASOF: range starts (kind 0) sort before an address equal to them (kind 1); an address that is
+-- no address (n NULL) sorts first and finds no range. Each address row carries what the result
+-- needs, so the addresses are worked out once.
 keys AS (
-    SELECT scope, n AS k, 1 AS kind, ip FROM scoped WHERE n IS NOT NULL
+    SELECT scope, n AS k, 1 AS kind, ip, ip_class FROM scoped
     UNION ALL
-    SELECT CAST(scope AS STRING), ip_start, 0, NULL FROM network_ranges
+    SELECT CAST(scope AS STRING), ip_start, 0, NULL, NULL FROM network_ranges
 ),
 asof AS (
-    SELECT ip, scope,
+    SELECT ip, ip_class, scope, kind, k AS n,
            last(CASE WHEN kind = 0 THEN k END, true)
                OVER (PARTITION BY scope ORDER BY k, kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS range_start
     FROM keys
-),
-held AS (
-    SELECT ip, scope, range_start FROM asof WHERE ip IS NOT NULL
 )
-SELECT c.ip, c.ip_class,
+SELECT a.ip, a.ip_class,
        r.country, r.country_source, r.org, r.site, r.kind, r.cidr, r.network_source
-FROM scoped c
-LEFT JOIN held h ON h.ip = c.ip
+FROM asof a
 LEFT JOIN network_ranges r
-       ON CAST(r.scope AS STRING) = h.scope AND r.ip_start = h.range_start AND c.n <= r.ip_end
+       ON CAST(r.scope AS STRING) = a.scope AND r.ip_start = a.range_start AND a.n <= r.ip_end
+WHERE a.kind = 1

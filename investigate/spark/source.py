@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from .. import schema
 from ..enrich import globs, locate
 from ..enrich.views import _statements
 from ..errors import InvestigateError, QueryError
@@ -52,8 +53,8 @@ class SparkSource:
     def __init__(self, path, spark=None, *, cache: bool | None = None):
         self.path = str(path).rstrip("/") if _is_uri(str(path)) else str(Path(path).absolute())
         self.spark = get_session(spark)
-        # In local mode the tables are read once and kept (memory, then disk): every query reads
-        # them several times. On a cluster they are read where they are, unless cache=True.
+        # In local mode the event tables are read once and kept (memory, then disk): every query
+        # reads them several times. On a cluster they are read where they are, unless cache=True.
         self.cache = self.spark.sparkContext.master.startswith("local") if cache is None else cache
         self.manifest = self._read_manifest()
         self._check_files()
@@ -160,7 +161,7 @@ class SparkSource:
             frame = self.spark.read.parquet(f"{self.path}/{entry['path']}")
             if PARTITION_COLUMN in entry.get("partition_columns", []):
                 frame = frame.drop(PARTITION_COLUMN)
-            if self.cache:
+            if self.cache and name in schema.EVENT_TABLES:  # the large ones, read by every query
                 frame = frame.localCheckpoint(eager=True)
             frame.createOrReplaceTempView(name)
             self._tables[name] = frame
